@@ -1,0 +1,1 @@
+/* addr.c: to be written */

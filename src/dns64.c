@@ -1,0 +1,1 @@
+/* dns64.c: to be written */

@@ -1,0 +1,1 @@
+/* listen_tcp.c: to be written */

@@ -1,0 +1,1 @@
+/* query.c: to be written */

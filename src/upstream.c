@@ -1,0 +1,1 @@
+/* upstream.c: to be written */
