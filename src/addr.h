@@ -23,7 +23,9 @@ struct cidr {
 /* "192.0.2.0/24", "2001:db8::/32"; a bare address is a host route.
  * Host bits set is an error (so typos are caught).  0 ok, -1 bad. */
 int	addr_parse_cidr(const char *s, struct cidr *out);
-/* "IP", "IPv4:port" or "[IPv6]:port"; port defaults to defport. */
+/* "IP", "IPv4:port" or "[IPv6]:port"; port defaults to defport.
+ * Also "[IPv6]" and a bare "::1" (port defport).  Port 1..65535;
+ * defport 0: a port must be written.  No names, no "%scope". */
 int	addr_parse_endpoint(const char *s, uint16_t defport,
 	    struct sockaddr_storage *out);
 
@@ -35,6 +37,9 @@ bool	addr_cidr_overlap(const struct cidr *a, const struct cidr *b);
 /* Same family, address and port (IPv4-mapped IPv6 is not folded). */
 bool	addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 socklen_t addr_len(const struct sockaddr *sa);
+/* IPv4 or IPv4-mapped IPv6 (::ffff:a.b.c.d) sa as IPv4, same port, in
+ * *out: true.  Any other address: false, out untouched. */
+bool	addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_in *out);
 
 /* "192.0.2.1:53" / "[::1]:53" into out (cap >= 64 is enough). */
 void	addr_format(const struct sockaddr *sa, char *out, size_t cap);

@@ -1,1 +1,329 @@
-/* listen_tcp.c: to be written */
+/*
+ * listen_tcp.c: the TCP transport (RFC 7766): accept, read two-byte framed
+ * queries (several may be pipelined), write framed answers in any order.
+ *
+ * Bounded: at most px->max_tcp connections (the accept watchers stop at the
+ * cap), TCP_MAX_PENDING queries in flight per connection (reading pauses),
+ * TCP_IDLE seconds without a query or a pending answer, and TCP_MAX_OUT
+ * bytes of answers a client has not read.
+ */
+#include "acconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "log.h"
+#include "query.h"
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+#define TCP_IDLE	10.0
+#define TCP_MAX_PENDING	32
+#define TCP_MAX_OUT	(256 * 1024)
+
+struct tcp_conn {
+	struct proxy	*px;
+	int		 fd;
+	ev_io		 rio;
+	ev_io		 wio;
+	ev_timer	 idle;
+	struct responder r;
+	unsigned	 pending;	/* queries holding r */
+	bool		 closed;	/* fd gone; freed at pending == 0 */
+	struct sockaddr_storage peer;
+	uint8_t		 lenbuf[2];
+	size_t		 rhave;		/* bytes of length + message read */
+	size_t		 need;		/* message length */
+	uint8_t		*msg;
+	uint8_t		*out;		/* framed answers not yet written */
+	size_t		 outlen;
+	size_t		 outcap;
+};
+
+static void	tcp_close(struct tcp_conn *c);
+
+static __thread ev_timer accept_pause;	/* after EMFILE */
+static __thread bool	 accept_pause_init;
+static __thread struct proxy *accept_pause_px;
+
+/* Free a connection whose fd is closed and that no query holds. */
+static void
+tcp_free(struct tcp_conn *c)
+{
+	free(c->msg);
+	free(c->out);
+	free(c);
+}
+
+/* Start or stop the accept watchers of every listener. */
+static void
+tcp_accepting(struct proxy *px, bool on)
+{
+	size_t	 i;
+
+	for (i = 0; i < px->nlisteners; i++) {
+		struct listener *l = &px->listeners[i];
+
+		if (l->px == NULL || l->tcp_fd < 0)
+			continue;
+		if (on)
+			ev_io_start(px->loop, &l->tcp_io);
+		else
+			ev_io_stop(px->loop, &l->tcp_io);
+	}
+}
+
+void
+listen_tcp_resume(struct proxy *px)
+{
+	if (!px->stopping && px->ntcp < px->max_tcp &&
+	    !(accept_pause_init && ev_is_active(&accept_pause)))
+		tcp_accepting(px, true);
+}
+
+static void
+tcp_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcp_conn	*c = container_of(w, struct tcp_conn, wio);
+	ssize_t		 n;
+
+	(void)revents;
+	n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		tcp_close(c);
+		return;
+	}
+	memmove(c->out, c->out + n, c->outlen - (size_t)n);
+	c->outlen -= (size_t)n;
+	if (c->outlen == 0)
+		ev_io_stop(loop, &c->wio);
+}
+
+/* Queue a framed answer; write what the socket takes now. */
+static void
+tcp_respond(struct responder *r, const struct sockaddr *client,
+    const uint8_t *pkt, size_t len)
+{
+	struct tcp_conn	*c = container_of(r, struct tcp_conn, r);
+	size_t		 want;
+
+	(void)client;
+	if (c->closed || len > 0xffff)
+		return;
+	want = c->outlen + 2 + len;
+	if (want > TCP_MAX_OUT) {
+		log_debug("tcp client does not read its answers: closing");
+		tcp_close(c);
+		return;
+	}
+	if (want > c->outcap) {
+		size_t	 cap = want < 4096 ? 4096 : want;
+		uint8_t	*p = realloc(c->out, cap);
+
+		if (p == NULL)
+			return;		/* the client times out and retries */
+		c->out = p;
+		c->outcap = cap;
+	}
+	wire_set_u16(c->out + c->outlen, (uint16_t)len);
+	memcpy(c->out + c->outlen + 2, pkt, len);
+	c->outlen += 2 + len;
+	ev_io_start(c->px->loop, &c->wio);
+	tcp_write_cb(c->px->loop, &c->wio, EV_WRITE);
+}
+
+static void
+tcp_hold(struct responder *r)
+{
+	struct tcp_conn	*c = container_of(r, struct tcp_conn, r);
+
+	c->pending++;
+	if (c->pending >= TCP_MAX_PENDING)
+		ev_io_stop(c->px->loop, &c->rio);
+}
+
+static void
+tcp_release(struct responder *r)
+{
+	struct tcp_conn	*c = container_of(r, struct tcp_conn, r);
+
+	c->pending--;
+	if (c->closed) {
+		if (c->pending == 0)
+			tcp_free(c);
+		return;
+	}
+	if (c->pending < TCP_MAX_PENDING && !c->px->stopping)
+		ev_io_start(c->px->loop, &c->rio);
+	ev_timer_again(c->px->loop, &c->idle);
+}
+
+/* Close the socket; the memory goes when the last query lets go. */
+static void
+tcp_close(struct tcp_conn *c)
+{
+	struct proxy	*px = c->px;
+
+	if (c->closed)
+		return;
+	ev_io_stop(px->loop, &c->rio);
+	ev_io_stop(px->loop, &c->wio);
+	ev_timer_stop(px->loop, &c->idle);
+	close(c->fd);
+	c->fd = -1;
+	c->closed = true;
+	px->ntcp--;
+	listen_tcp_resume(px);
+	if (c->pending == 0)
+		tcp_free(c);
+}
+
+static void
+tcp_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tcp_conn	*c = container_of(w, struct tcp_conn, idle);
+
+	(void)loop;
+	(void)revents;
+	if (c->pending > 0 || c->outlen > 0) {
+		ev_timer_again(loop, &c->idle);
+		return;
+	}
+	tcp_close(c);
+}
+
+static void
+tcp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcp_conn	*c = container_of(w, struct tcp_conn, rio);
+	ssize_t		 n;
+
+	(void)revents;
+	if (c->rhave < 2) {
+		n = recv(c->fd, c->lenbuf + c->rhave, 2 - c->rhave, 0);
+		if (n <= 0)
+			goto eof;
+		c->rhave += (size_t)n;
+		if (c->rhave < 2)
+			return;
+		c->need = wire_get_u16(c->lenbuf);
+		if (c->need < DNS_HDR_LEN) {
+			log_debug("tcp: message of %zu bytes: closing", c->need);
+			tcp_close(c);
+			return;
+		}
+		if ((c->msg = malloc(c->need)) == NULL) {
+			tcp_close(c);
+			return;
+		}
+	}
+	n = recv(c->fd, c->msg + (c->rhave - 2), c->need - (c->rhave - 2), 0);
+	if (n <= 0)
+		goto eof;
+	c->rhave += (size_t)n;
+	if (c->rhave - 2 < c->need)
+		return;
+	ev_timer_again(loop, &c->idle);
+	{
+		uint8_t	*msg = c->msg;
+		size_t	 len = c->need;
+
+		c->msg = NULL;
+		c->rhave = 0;
+		c->need = 0;
+		/* The connection may be closed while handling: hold it. */
+		c->pending++;
+		query_handle(c->px, &c->r, (struct sockaddr *)&c->peer, msg,
+		    len);
+		free(msg);
+		tcp_release(&c->r);
+	}
+	return;
+eof:
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	tcp_close(c);
+}
+
+static void
+accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	listen_tcp_resume(accept_pause_px);
+}
+
+static void
+tcp_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener	*l = container_of(w, struct listener, tcp_io);
+	struct proxy	*px = l->px;
+	struct tcp_conn	*c;
+	struct sockaddr_storage peer;
+	socklen_t	 plen;
+	int		 fd, i;
+
+	(void)revents;
+	for (i = 0; i < 16; i++) {
+		if (px->ntcp >= px->max_tcp) {
+			log_warnx("%u TCP connections: the limit; not "
+			    "accepting until one closes", px->ntcp);
+			tcp_accepting(px, false);
+			return;
+		}
+		plen = sizeof(peer);
+		fd = accept4(l->tcp_fd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* libev: accept()ing when you can't. */
+				log_warn("accept");
+				if (!accept_pause_init) {
+					ev_timer_init(&accept_pause,
+					    accept_pause_cb, 1.0, 0.);
+					accept_pause_init = true;
+				}
+				accept_pause_px = px;
+				tcp_accepting(px, false);
+				ev_timer_set(&accept_pause, 1.0, 0.);
+				ev_timer_start(loop, &accept_pause);
+			}
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			return;
+		}
+		c->px = px;
+		c->fd = fd;
+		c->peer = peer;
+		c->r.respond = tcp_respond;
+		c->r.hold = tcp_hold;
+		c->r.release = tcp_release;
+		c->r.tcp = true;
+		px->ntcp++;
+		ev_io_init(&c->rio, tcp_read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, tcp_write_cb, fd, EV_WRITE);
+		ev_init(&c->idle, tcp_idle_cb);
+		c->idle.repeat = TCP_IDLE;
+		ev_timer_again(loop, &c->idle);
+		ev_io_start(loop, &c->rio);
+	}
+}
+
+void
+listen_tcp_start(struct listener *l, struct proxy *px)
+{
+	l->px = px;
+	ev_io_init(&l->tcp_io, tcp_accept_cb, l->tcp_fd, EV_READ);
+	ev_io_start(px->loop, &l->tcp_io);
+}

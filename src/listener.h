@@ -1,0 +1,52 @@
+/*
+ * listener.h: the transports clients come in by, behind one small
+ * interface so that query.c never branches on UDP or TCP.
+ */
+#ifndef DNS64PROXY_LISTENER_H
+#define DNS64PROXY_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <ev.h>
+
+struct proxy;
+
+/*
+ * Where answers go.  respond() sends pkt[0..len) to client (copied or sent
+ * at once; the caller keeps pkt).  hold()/release() bracket a query's use
+ * of the responder, so a TCP connection outlives the queries it carries.
+ */
+struct responder {
+	void	(*respond)(struct responder *r,
+		    const struct sockaddr *client, const uint8_t *pkt,
+		    size_t len);
+	void	(*hold)(struct responder *r);
+	void	(*release)(struct responder *r);
+	bool	  tcp;
+};
+
+/* One listening socket pair (UDP and TCP) on one address. */
+struct listener {
+	struct proxy	*px;
+	struct sockaddr_storage addr;
+	int		 udp_fd;
+	int		 tcp_fd;
+	ev_io		 udp_io;
+	ev_io		 tcp_io;
+	struct responder udp_resp;
+};
+
+/* Bind the UDP and TCP sockets (before dropping privileges).  0 / -1
+ * with errno and a message logged. */
+int	listener_bind(struct listener *l, const struct sockaddr_storage *ss);
+void	listen_udp_start(struct listener *l, struct proxy *px);
+void	listen_tcp_start(struct listener *l, struct proxy *px);
+/* Stop taking new queries (shutdown); open TCP connections finish. */
+void	listener_stop(struct listener *l);
+void	listener_close(struct listener *l);
+/* Called when a TCP connection closes, to resume accepting. */
+void	listen_tcp_resume(struct proxy *px);
+
+#endif /* DNS64PROXY_LISTENER_H */

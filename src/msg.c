@@ -1,1 +1,658 @@
-/* msg.c: to be written */
+/*
+ * msg.c: DNS messages on top of the wire cursor: parsing queries and
+ * responses, walking resource records, building new messages, relaying
+ * and truncating.
+ *
+ * Nothing here allocates or does I/O.  Parsers read only through struct
+ * wire; builders write only through struct wbuf or into a caller's buffer
+ * after checking its size.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "msg.h"
+#include "wire.h"
+
+#define OPT_FIXED_LEN	11	/* root, type, class, TTL, RDLENGTH */
+
+/* ---------------------------------------------------------------- */
+/* Parsing                                                           */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Empty mi: no question, no EDNS, no EDE.
+ */
+static void
+info_clear(struct msg_info *mi)
+{
+	memset(mi, 0, sizeof(*mi));
+	mi->ede = -1;
+}
+
+/*
+ * Read the 12-byte header into mi.  False if fewer than 12 bytes.
+ */
+static bool
+parse_header(struct wire *w, struct msg_info *mi)
+{
+	return wire_read_u16(w, &mi->id) &&
+	    wire_read_u16(w, &mi->flags) &&
+	    wire_read_u16(w, &mi->qdcount) &&
+	    wire_read_u16(w, &mi->ancount) &&
+	    wire_read_u16(w, &mi->nscount) &&
+	    wire_read_u16(w, &mi->arcount);
+}
+
+/*
+ * Read the one question at the cursor into mi->q; on success set
+ * has_question and question_end.
+ */
+static bool
+parse_question(struct wire *w, struct msg_info *mi)
+{
+	struct msg_question	q;
+
+	if (!wire_read_name(w, q.name, &q.name_len) ||
+	    !wire_read_u16(w, &q.qtype) ||
+	    !wire_read_u16(w, &q.qclass))
+		return false;
+	mi->q = q;
+	mi->has_question = true;
+	mi->question_end = w->pos;
+	return true;
+}
+
+/*
+ * Take the OPT RR rr, which starts at offset start, into mi (RFC 6891
+ * 6.1.1): one at most, owned by the root, in the additional section, and
+ * its options must tile the RDATA exactly.  The first EDE option (RFC 8914
+ * 2) with at least its 2-byte INFO-CODE sets mi->ede.
+ */
+static bool
+take_opt(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
+    size_t start, struct msg_info *mi)
+{
+	struct wire	w;
+	uint16_t	code, olen, info;
+
+	if (mi->edns || rr->section != DNS_SECTION_ADDITIONAL ||
+	    rr->name_len != 1)
+		return false;
+	mi->edns = true;
+	mi->edns_udp = rr->rclass;
+	mi->edns_version = (uint8_t)(rr->ttl >> 16);
+	mi->edns_flags = (uint16_t)(rr->ttl & 0xffff);
+	mi->opt_off = start;
+	mi->opt_len = rr->rdata_off + rr->rdlen - start;
+
+	/* The iterator checked rdata_off + rdlen <= len. */
+	wire_init(&w, pkt, len);
+	w.len = rr->rdata_off + rr->rdlen;
+	w.pos = rr->rdata_off;
+	while (wire_left(&w) > 0) {
+		if (!wire_read_u16(&w, &code) || !wire_read_u16(&w, &olen))
+			return false;
+		if (wire_left(&w) < olen)
+			return false;
+		if (code == EDNS_OPT_EDE && olen >= 2 && mi->ede < 0) {
+			info = wire_get_u16(w.buf + w.pos);
+			mi->ede = info;
+		}
+		(void)wire_skip(&w, olen);
+	}
+	return true;
+}
+
+/*
+ * Walk every RR after the question; collect the OPT RR.  False on the
+ * first malformed RR or OPT.
+ */
+static bool
+parse_records(const uint8_t *pkt, size_t len, struct msg_info *mi)
+{
+	struct msg_iter	it;
+	struct msg_rr	rr;
+	size_t		start;
+	int		r;
+
+	msg_iter_init(&it, pkt, len, mi);
+	for (;;) {
+		start = it.w.pos;
+		r = msg_iter_next(&it, &rr);
+		if (r == 0)
+			return true;
+		if (r < 0)
+			return false;
+		if (rr.type == DNS_TYPE_OPT &&
+		    !take_opt(pkt, len, &rr, start, mi))
+			return false;
+	}
+}
+
+/*
+ * Parse a client's query (see msg.h).  The order of the checks is the
+ * order of the verdicts' precedence: DROP before NOTIMP before FORMERR.
+ * For NOTIMP and FORMERR, mi is filled on a best-effort basis so that the
+ * error reply can echo the question and EDNS.  Bytes after the last RR
+ * are ignored, as most servers do.
+ */
+enum msg_verdict
+msg_parse_query(const uint8_t *pkt, size_t len, struct msg_info *mi)
+{
+	struct wire	w;
+
+	info_clear(mi);
+	wire_init(&w, pkt, len);
+	if (pkt == NULL || !parse_header(&w, mi))
+		return MSG_DROP;
+	if (mi->flags & DNS_FLAG_QR)
+		return MSG_DROP;
+	mi->question_end = DNS_HDR_LEN;
+
+	if ((mi->flags & DNS_OPCODE_MASK) != 0) {
+		/* RFC 1035 4.1.1: NOTIMP; echo what can be read. */
+		if (mi->qdcount == 1 && parse_question(&w, mi))
+			(void)parse_records(pkt, len, mi);
+		return MSG_NOTIMP;
+	}
+	if (mi->qdcount == 0) {
+		/* Still find the OPT so that FORMERR can carry one. */
+		(void)parse_records(pkt, len, mi);
+		return MSG_FORMERR;
+	}
+	if (mi->qdcount != 1)
+		return MSG_FORMERR;
+	if (!parse_question(&w, mi))
+		return MSG_FORMERR;
+	if (!parse_records(pkt, len, mi))
+		return MSG_FORMERR;
+	return MSG_OK;
+}
+
+/*
+ * Parse an upstream's response (see msg.h).  mi is cleared first and
+ * holds partial results when false comes back.
+ */
+bool
+msg_parse_response(const uint8_t *pkt, size_t len, struct msg_info *mi)
+{
+	struct wire	w;
+
+	info_clear(mi);
+	wire_init(&w, pkt, len);
+	if (pkt == NULL || !parse_header(&w, mi))
+		return false;
+	mi->question_end = DNS_HDR_LEN;
+	if (!(mi->flags & DNS_FLAG_QR) || mi->qdcount != 1)
+		return false;
+	if (!parse_question(&w, mi))
+		return false;
+	return parse_records(pkt, len, mi);
+}
+
+/*
+ * The 4-bit header RCODE.
+ */
+int
+msg_rcode(const struct msg_info *mi)
+{
+	return mi->flags & DNS_RCODE_MASK;
+}
+
+/*
+ * Same question: name case-insensitively, type and class exactly.
+ */
+bool
+msg_question_equal(const struct msg_question *a, const struct msg_question *b)
+{
+	return a->qtype == b->qtype && a->qclass == b->qclass &&
+	    wire_name_equal(a->name, a->name_len, b->name, b->name_len);
+}
+
+/* ---------------------------------------------------------------- */
+/* Iterating over RRs                                                */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Set it up to walk pkt's answer, authority and additional sections as
+ * counted in mi, from mi->question_end on.  pkt must be the packet mi was
+ * parsed from, and the caller keeps it while iterating.
+ */
+void
+msg_iter_init(struct msg_iter *it, const uint8_t *pkt, size_t len,
+    const struct msg_info *mi)
+{
+	wire_init(&it->w, pkt, len);
+	it->w.pos = mi->question_end < DNS_HDR_LEN ? DNS_HDR_LEN :
+	    mi->question_end;
+	it->section = DNS_SECTION_ANSWER;
+	it->left[0] = mi->ancount;
+	it->left[1] = mi->nscount;
+	it->left[2] = mi->arcount;
+}
+
+/*
+ * Next RR: 1 with *rr filled, 0 after the last one, -1 if the RR does not
+ * parse or its RDATA runs past the end.  After -1 every call returns -1.
+ */
+int
+msg_iter_next(struct msg_iter *it, struct msg_rr *rr)
+{
+	struct wire	w;
+
+	if (it->section < 0)
+		return -1;
+	while (it->section <= DNS_SECTION_ADDITIONAL &&
+	    it->left[it->section] == 0)
+		it->section++;
+	if (it->section > DNS_SECTION_ADDITIONAL)
+		return 0;
+
+	w = it->w;
+	if (!wire_read_name(&w, rr->name, &rr->name_len) ||
+	    !wire_read_u16(&w, &rr->type) ||
+	    !wire_read_u16(&w, &rr->rclass) ||
+	    !wire_read_u32(&w, &rr->ttl) ||
+	    !wire_read_u16(&w, &rr->rdlen)) {
+		it->section = -1;
+		return -1;
+	}
+	rr->rdata_off = w.pos;
+	if (!wire_skip(&w, rr->rdlen)) {
+		it->section = -1;
+		return -1;
+	}
+	rr->section = it->section;
+	it->left[it->section]--;
+	it->w = w;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Building                                                          */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Start a message in out[0..cap): the header with id and flags, counts
+ * zero until msg_build_finish().  cap < 12 sets overflow.
+ */
+void
+msg_build_init(struct msg_builder *mb, uint8_t *out, size_t cap, uint16_t id,
+    uint16_t flags)
+{
+	memset(mb, 0, sizeof(*mb));
+	wbuf_init(&mb->b, out, cap);
+	if (!wbuf_put_u16(&mb->b, id) || !wbuf_put_u16(&mb->b, flags) ||
+	    !wbuf_put_u32(&mb->b, 0) || !wbuf_put_u32(&mb->b, 0))
+		mb->overflow = true;
+}
+
+/*
+ * Write the question, name uncompressed, right after the header, and
+ * remember its name for owner compression.  Only one question, and only
+ * as the first thing after the header: anything else, or a bad name,
+ * sets overflow so that the message is never finished wrong.
+ */
+void
+msg_build_question(struct msg_builder *mb, const struct msg_question *q)
+{
+	if (mb->overflow)
+		return;
+	if (mb->b.len != DNS_HDR_LEN || q->name_len > DNS_MAX_NAME ||
+	    wire_name_len(q->name, q->name_len) != q->name_len) {
+		mb->overflow = true;
+		return;
+	}
+	if (!wbuf_put_bytes(&mb->b, q->name, q->name_len) ||
+	    !wbuf_put_u16(&mb->b, q->qtype) ||
+	    !wbuf_put_u16(&mb->b, q->qclass)) {
+		mb->overflow = true;
+		return;
+	}
+	memcpy(mb->qname, q->name, q->name_len);
+	mb->qname_len = q->name_len;
+	mb->qname_off = DNS_HDR_LEN;
+	mb->count[0] = 1;
+}
+
+/*
+ * Write an RR's owner, type, class and TTL, after checking that section
+ * is valid and comes no earlier than the sections already filled.  The
+ * owner is a pointer to offset 12 when it equals the question name (the
+ * root is always written as its one byte).  False (overflow set) on
+ * misuse, a bad name or no room.
+ */
+static bool
+put_rr_head(struct msg_builder *mb, int section, const uint8_t *name,
+    size_t name_len, uint16_t type, uint16_t rclass, uint32_t ttl)
+{
+	int	s;
+	bool	ok;
+
+	if (mb->overflow)
+		return false;
+	if (section < DNS_SECTION_ANSWER || section > DNS_SECTION_ADDITIONAL)
+		goto bad;
+	for (s = section + 1; s <= DNS_SECTION_ADDITIONAL; s++)
+		if (mb->count[1 + s] != 0)
+			goto bad;
+	if (mb->count[1 + section] == UINT16_MAX)
+		goto bad;
+	if (name_len > DNS_MAX_NAME || wire_name_len(name, name_len) != name_len)
+		goto bad;
+
+	if (mb->qname_len > 0 && name_len > 1 &&
+	    wire_name_equal(name, name_len, mb->qname, mb->qname_len))
+		ok = wbuf_put_u16(&mb->b, (uint16_t)(0xc000 | mb->qname_off));
+	else
+		ok = wbuf_put_bytes(&mb->b, name, name_len);
+	if (!ok || !wbuf_put_u16(&mb->b, type) ||
+	    !wbuf_put_u16(&mb->b, rclass) || !wbuf_put_u32(&mb->b, ttl))
+		goto bad;
+	mb->count[1 + section]++;
+	return true;
+bad:
+	mb->overflow = true;
+	return false;
+}
+
+/*
+ * Append an RR with RDATA copied as given.
+ */
+void
+msg_build_rr(struct msg_builder *mb, int section, const uint8_t *name,
+    size_t name_len, uint16_t type, uint16_t rclass, uint32_t ttl,
+    const void *rdata, uint16_t rdlen)
+{
+	if (!put_rr_head(mb, section, name, name_len, type, rclass, ttl))
+		return;
+	if (!wbuf_put_u16(&mb->b, rdlen) ||
+	    !wbuf_put_bytes(&mb->b, rdata, rdlen))
+		mb->overflow = true;
+}
+
+/*
+ * Copy one (possibly compressed) name from the source RDATA at the
+ * cursor into the builder, uncompressed.
+ */
+static bool
+copy_name(struct msg_builder *mb, struct wire *w)
+{
+	uint8_t	name[DNS_MAX_NAME];
+	size_t	nlen;
+
+	return wire_read_name(w, name, &nlen) &&
+	    wbuf_put_bytes(&mb->b, name, nlen);
+}
+
+/*
+ * Copy an RR from pkt with a new TTL (see msg.h).  The source RDATA is
+ * checked against rr->rdlen and the packet's length; the cursor used to
+ * read names inside it ends where the RDATA ends, which still reaches
+ * every earlier name a pointer may lead to, since pointers only go back.
+ * A malformed RDATA (a name that does not parse or does not end exactly
+ * at the end of RDATA, an SOA without its 20 bytes) sets overflow too:
+ * the message cannot be built faithfully.
+ */
+void
+msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
+    size_t len, const struct msg_rr *rr, uint32_t ttl)
+{
+	struct wire	w;
+	size_t		rdstart, end;
+	uint16_t	pref;
+	uint8_t		fixed[20];
+
+	if (mb->overflow || rr->type == DNS_TYPE_OPT)
+		return;
+	if (rr->rdata_off > len || len - rr->rdata_off < rr->rdlen) {
+		mb->overflow = true;
+		return;
+	}
+	end = rr->rdata_off + rr->rdlen;
+	if (!put_rr_head(mb, section, rr->name, rr->name_len, rr->type,
+	    rr->rclass, ttl))
+		return;
+	rdstart = mb->b.len;
+	if (!wbuf_put_u16(&mb->b, 0))
+		goto bad;
+
+	wire_init(&w, pkt, end);
+	w.pos = rr->rdata_off;
+	switch (rr->type) {
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_PTR:
+	case DNS_TYPE_DNAME:
+		if (!copy_name(mb, &w))
+			goto bad;
+		break;
+	case DNS_TYPE_MX:
+		if (!wire_read_u16(&w, &pref) || !wbuf_put_u16(&mb->b, pref) ||
+		    !copy_name(mb, &w))
+			goto bad;
+		break;
+	case DNS_TYPE_SOA:
+		if (!copy_name(mb, &w) || !copy_name(mb, &w) ||
+		    !wire_read_bytes(&w, fixed, sizeof(fixed)) ||
+		    !wbuf_put_bytes(&mb->b, fixed, sizeof(fixed)))
+			goto bad;
+		break;
+	default:
+		if (!wbuf_put_bytes(&mb->b, pkt + rr->rdata_off, rr->rdlen))
+			goto bad;
+		w.pos = end;
+		break;
+	}
+	if (w.pos != end || mb->b.len - rdstart - 2 > UINT16_MAX)
+		goto bad;
+	wbuf_set_u16(&mb->b, rdstart, (uint16_t)(mb->b.len - rdstart - 2));
+	return;
+bad:
+	mb->overflow = true;
+}
+
+/*
+ * Append our OPT RR (RFC 6891 6.1.2): root owner, class = UDP size, TTL
+ * = extended RCODE 0, version 0, flags; RDATA one EDE option (RFC 8914 2)
+ * with the INFO-CODE and no EXTRA-TEXT when 0 <= ede <= 65535.
+ */
+void
+msg_build_opt(struct msg_builder *mb, uint16_t udp_size, uint16_t edns_flags,
+    int ede)
+{
+	static const uint8_t	root[1] = { 0 };
+	bool			with_ede;
+
+	with_ede = ede >= 0 && ede <= UINT16_MAX;
+	if (!put_rr_head(mb, DNS_SECTION_ADDITIONAL, root, sizeof(root),
+	    DNS_TYPE_OPT, udp_size, (uint32_t)edns_flags))
+		return;
+	if (!wbuf_put_u16(&mb->b, with_ede ? 6 : 0))
+		goto bad;
+	if (with_ede && (!wbuf_put_u16(&mb->b, EDNS_OPT_EDE) ||
+	    !wbuf_put_u16(&mb->b, 2) || !wbuf_put_u16(&mb->b, (uint16_t)ede)))
+		goto bad;
+	return;
+bad:
+	mb->overflow = true;
+}
+
+/*
+ * Store the four counts in the header; the message length, or 0 if any
+ * step overflowed (or was misused).
+ */
+size_t
+msg_build_finish(struct msg_builder *mb)
+{
+	int	i;
+
+	if (mb->overflow || mb->b.len < DNS_HDR_LEN)
+		return 0;
+	for (i = 0; i < 4; i++)
+		wbuf_set_u16(&mb->b, 4 + 2 * (size_t)i, mb->count[i]);
+	return mb->b.len;
+}
+
+/*
+ * Error reply to the query qi (see msg.h).  The OPT RR advertises our
+ * own UDP size and echoes DO (RFC 3225 3).
+ */
+size_t
+msg_build_error(const struct msg_info *qi, int rcode, uint8_t *out,
+    size_t cap)
+{
+	struct msg_builder	mb;
+	uint16_t		flags;
+
+	flags = DNS_FLAG_QR | (qi->flags & (DNS_OPCODE_MASK | DNS_FLAG_RD |
+	    DNS_FLAG_CD)) | (uint16_t)(rcode & DNS_RCODE_MASK);
+	msg_build_init(&mb, out, cap, qi->id, flags);
+	if (qi->has_question)
+		msg_build_question(&mb, &qi->q);
+	if (qi->edns)
+		msg_build_opt(&mb, DNS_EDNS_OUR_SIZE,
+		    qi->edns_flags & EDNS_FLAG_DO, -1);
+	return msg_build_finish(&mb);
+}
+
+/*
+ * Query to an upstream (see msg.h).  The OPT bytes are copied unchecked:
+ * they come from a query that msg_parse_query() accepted.
+ */
+size_t
+msg_build_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags,
+    const uint8_t *name, size_t name_len, uint16_t qtype, uint16_t qclass,
+    const uint8_t *opt, size_t opt_len)
+{
+	struct msg_builder	mb;
+	struct msg_question	q;
+
+	if (name == NULL || name_len > DNS_MAX_NAME)
+		return 0;
+	memcpy(q.name, name, name_len);
+	q.name_len = name_len;
+	q.qtype = qtype;
+	q.qclass = qclass;
+	msg_build_init(&mb, out, cap, id, (uint16_t)(flags & 0x7fff));
+	msg_build_question(&mb, &q);
+	if (opt_len > 0 && !mb.overflow) {
+		if (!wbuf_put_bytes(&mb.b, opt, opt_len))
+			mb.overflow = true;
+		mb.count[3] = 1;
+	}
+	return msg_build_finish(&mb);
+}
+
+/* ---------------------------------------------------------------- */
+/* Relaying and truncating                                           */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Make pkt[0..question_end) + the opt_len bytes at question_end a
+ * truncated message: counts an/ns zero, ar 1 or 0, TC set.
+ */
+static void
+mark_truncated(uint8_t *pkt, size_t opt_len)
+{
+	uint16_t	flags;
+
+	flags = wire_get_u16(pkt + 2) | DNS_FLAG_TC;
+	wire_set_u16(pkt + 2, flags);
+	wire_set_u16(pkt + 6, 0);
+	wire_set_u16(pkt + 8, 0);
+	wire_set_u16(pkt + 10, opt_len > 0 ? 1 : 0);
+}
+
+/*
+ * Truncate in place (see msg.h).  A message that fits is left alone.
+ * RFC 6891 7: the OPT RR stays, moved right after the question, unless
+ * even that would not fit max; a question that does not fit max (or an
+ * impossible question_end) goes too, leaving the bare header.  Offsets
+ * that do not describe pkt are not trusted: a bad OPT is dropped.
+ */
+size_t
+msg_truncate(uint8_t *pkt, size_t len, size_t question_end, size_t opt_off,
+    size_t opt_len, size_t max)
+{
+	if (len <= max || len < DNS_HDR_LEN)
+		return len;
+	if (question_end < DNS_HDR_LEN || question_end > len ||
+	    question_end > max) {
+		question_end = DNS_HDR_LEN;
+		wire_set_u16(pkt + 4, 0);
+		opt_len = 0;
+	}
+	if (opt_len > 0 && (opt_off < question_end || opt_off > len ||
+	    len - opt_off < opt_len || max - question_end < opt_len))
+		opt_len = 0;
+	if (opt_len > 0)
+		memmove(pkt + question_end, pkt + opt_off, opt_len);
+	mark_truncated(pkt, opt_len);
+	return question_end + opt_len;
+}
+
+/*
+ * Relay resp to the client (see msg.h).  When resp does not fit out but
+ * will be truncated anyway, only the header, question and OPT RR are
+ * copied.  The echoed question name is overwritten only when it stands
+ * uncompressed at offset 12 with the client's length and matches it
+ * case-insensitively.
+ */
+size_t
+msg_relay(const uint8_t *resp, size_t len, const struct msg_info *ri,
+    const struct msg_info *qi, size_t max, uint8_t *out, size_t cap)
+{
+	size_t	n, qend, opt_off, opt_len;
+
+	qend = ri->question_end;
+	if (len < DNS_HDR_LEN || qend < DNS_HDR_LEN || qend > len)
+		return 0;
+	opt_off = ri->opt_off;
+	opt_len = ri->opt_len;
+	if (len <= cap) {
+		memcpy(out, resp, len);
+		n = len;
+	} else if (len > max) {
+		/* Truncated anyway: copy what msg_truncate() would keep. */
+		if (qend > cap)
+			return 0;
+		if (opt_len > 0 && (opt_off < qend || opt_off > len ||
+		    len - opt_off < opt_len || opt_len > cap - qend))
+			opt_len = 0;
+		memcpy(out, resp, qend);
+		if (opt_len > 0)
+			memcpy(out + qend, resp + opt_off, opt_len);
+		opt_off = qend;
+		n = qend + opt_len;
+		mark_truncated(out, opt_len);
+		/* n > max still when the OPT does not fit: cut below */
+	} else
+		return 0;
+
+	wire_set_u16(out, qi->id);
+	if (ri->has_question && qi->has_question &&
+	    qend - DNS_HDR_LEN == ri->q.name_len + 4 &&
+	    ri->q.name_len == qi->q.name_len &&
+	    wire_name_equal(ri->q.name, ri->q.name_len, qi->q.name,
+	    qi->q.name_len))
+		memcpy(out + DNS_HDR_LEN, qi->q.name, qi->q.name_len);
+
+	if (n > max)
+		n = msg_truncate(out, n, qend, opt_off, opt_len, max);
+	return n;
+}
+
+/*
+ * RFC 6891 6.2.3/6.2.5: 512 without EDNS, and a smaller advertised size
+ * counts as 512.
+ */
+size_t
+msg_client_udp_max(const struct msg_info *qi)
+{
+	if (!qi->edns || qi->edns_udp < DNS_UDP_PLAIN)
+		return DNS_UDP_PLAIN;
+	return qi->edns_udp;
+}

@@ -1,1 +1,514 @@
-/* query.c: to be written */
+/*
+ * query.c: admission of client queries and the DNS64 state machine.
+ *
+ *   query_handle: parse ─▶ DROP | FORMERR/NOTIMP/REFUSED | local answer
+ *                   └─▶ FORWARD: query_new, upstream_start(client packet)
+ *   query_done (MAIN):   PASS → relay | FILTER → dns64_filter
+ *                        NEED_A → WAIT_A: upstream_start(A of target)
+ *   query_done (WAIT_A): dns64_synthesize
+ *   query_done (WAIT_PTR): dns64_ptr_answer
+ *   query_respond: send, count, log, query_free (always last)
+ */
+#include "acconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns64.h"
+#include "log.h"
+#include "query.h"
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+enum query_state {
+	QUERY_MAIN,	/* waiting for the forwarded query's answer */
+	QUERY_WAIT_A,	/* waiting for the follow-up A answer */
+	QUERY_WAIT_PTR	/* waiting for the in-addr.arpa answer */
+};
+
+struct query {
+	struct query	*next, *prev;
+	struct proxy	*px;
+	struct cfgref	*cfg;		/* held reference */
+	const struct dns64_section *sec;	/* NULL: plain forwarding */
+	bool		 dns64;		/* synthesis applies to this query */
+	struct responder *r;		/* held */
+	struct sockaddr_storage client;
+	uint8_t		*qpkt;		/* the client's query (owned) */
+	size_t		 qlen;
+	struct msg_info	 qi;		/* parsed from qpkt */
+	enum query_state state;
+	uint8_t		*aaaa;		/* AAAA answer kept for synthesis */
+	size_t		 aaaa_len;
+	struct msg_info	 ai;
+	uint8_t		 v4name[DNS_MAX_NAME];
+	size_t		 v4len;
+	const char	*action;	/* for the query log */
+	ev_tstamp	 start;
+	struct upstream_xfer x;
+};
+
+/* Answers are built here; one worker thread runs one loop. */
+static __thread uint8_t	outbuf[DNS_MAX_UDP];
+
+struct cfgref *
+cfgref_new(const struct config *c)
+{
+	struct cfgref	*r;
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return NULL;
+	r->refs = 1;
+	r->c = *c;
+	return r;
+}
+
+void
+cfgref_put(struct cfgref *r)
+{
+	if (r != NULL && --r->refs == 0)
+		free(r);
+}
+
+unsigned
+query_inflight(const struct proxy *px)
+{
+	return px->ninflight;
+}
+
+/* Largest answer this client takes. */
+static size_t
+query_max(const struct query *q)
+{
+	if (q->r->tcp)
+		return DNS_MAX_UDP;
+	return msg_client_udp_max(&q->qi);
+}
+
+static const char *
+query_type_name(uint16_t t)
+{
+	static __thread char buf[16];
+
+	switch (t) {
+	case DNS_TYPE_A:	return "A";
+	case DNS_TYPE_NS:	return "NS";
+	case DNS_TYPE_CNAME:	return "CNAME";
+	case DNS_TYPE_SOA:	return "SOA";
+	case DNS_TYPE_PTR:	return "PTR";
+	case DNS_TYPE_MX:	return "MX";
+	case DNS_TYPE_AAAA:	return "AAAA";
+	case DNS_TYPE_DS:	return "DS";
+	default:
+		snprintf(buf, sizeof(buf), "TYPE%u", t);
+		return buf;
+	}
+}
+
+/* One line per query with [log] queries = yes. */
+static void
+query_log(struct proxy *px, const struct sockaddr *client,
+    const struct msg_info *qi, const char *action, int rcode, double ms)
+{
+	char	 who[64], name[DNS_MAX_NAME * 4 + 2];
+
+	if (!px->cfg->c.log_queries)
+		return;
+	addr_format(client, who, sizeof(who));
+	if (!qi->has_question ||
+	    !wire_name_to_text(qi->q.name, qi->q.name_len, name, sizeof(name)))
+		strcpy(name, "-");
+	log_info("query %s %s %s %s rcode=%d %.1fms", who, name,
+	    qi->has_question ? query_type_name(qi->q.qtype) : "-", action,
+	    rcode, ms);
+}
+
+/* Unlink and free; the responder and configuration are released. */
+static void
+query_free(struct query *q)
+{
+	struct proxy	*px = q->px;
+
+	upstream_cancel(&q->x);
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		px->queries = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+	px->ninflight--;
+	px->stats.inflight = px->ninflight;
+	q->r->release(q->r);
+	cfgref_put(q->cfg);
+	free(q->aaaa);
+	free(q->qpkt);
+	free(q);
+	if (px->stopping && px->ninflight == 0)
+		ev_break(px->loop, EVBREAK_ALL);
+}
+
+/* Send the answer, count and log it, free the query: always the end. */
+static void
+query_respond(struct query *q, const uint8_t *pkt, size_t len)
+{
+	int	 rcode = len >= DNS_HDR_LEN ? (pkt[3] & 0x0f) : -1;
+
+	q->r->respond(q->r, (const struct sockaddr *)&q->client, pkt, len);
+	if (rcode >= 0)
+		q->px->stats.answers_rcode[rcode]++;
+	query_log(q->px, (const struct sockaddr *)&q->client, &q->qi,
+	    q->action, rcode,
+	    (ev_now(q->px->loop) - q->start) * 1000.0);
+	query_free(q);
+}
+
+/* SERVFAIL to the client, then free. */
+static void
+query_servfail(struct query *q)
+{
+	size_t	 n;
+
+	n = msg_build_error(&q->qi, DNS_RCODE_SERVFAIL, outbuf,
+	    sizeof(outbuf));
+	if (n == 0) {
+		query_free(q);
+		return;
+	}
+	query_respond(q, outbuf, n);
+}
+
+static void	query_done(struct upstream_xfer *x, const uint8_t *resp,
+		    size_t len, const struct msg_info *ri);
+
+/*
+ * Ask the upstream for name/qtype on the query's behalf, with the client's
+ * RD and CD bits and its OPT RR (so DO and the EDNS options go along).
+ * Over TCP when the client came over TCP or when tcp is set.
+ */
+static int
+query_ask(struct query *q, const uint8_t *name, size_t name_len,
+    uint16_t qtype, bool tcp)
+{
+	uint8_t	 pkt[DNS_HDR_LEN + DNS_MAX_NAME + 4 + 1024];
+	size_t	 n, optlen = q->qi.edns ? q->qi.opt_len : 0;
+
+	if (optlen > 1024)
+		optlen = 0;	/* absurd OPT: ask without it */
+	n = msg_build_query(pkt, sizeof(pkt), 0,
+	    q->qi.flags & (DNS_FLAG_RD | DNS_FLAG_CD), name, name_len, qtype,
+	    DNS_CLASS_IN, optlen ? q->qpkt + q->qi.opt_off : NULL, optlen);
+	if (n == 0)
+		return -1;
+	return upstream_start(&q->x, q->px->loop, &q->cfg->c, &q->px->stats,
+	    tcp || q->r->tcp, pkt, n, query_done);
+}
+
+/* Relay an upstream answer unchanged but for ID, question case and size. */
+static void
+query_relay(struct query *q, const uint8_t *resp, size_t len,
+    const struct msg_info *ri)
+{
+	size_t	 n;
+
+	n = msg_relay(resp, len, ri, &q->qi, query_max(q), outbuf,
+	    sizeof(outbuf));
+	if (n == 0) {
+		query_servfail(q);
+		return;
+	}
+	query_respond(q, outbuf, n);
+}
+
+/* Send the follow-up A query for the end of the chain (RFC 6147 5.1.6). */
+static void
+query_need_a(struct query *q, const uint8_t *resp, size_t len,
+    const struct msg_info *ri, const uint8_t *target, size_t target_len)
+{
+	if (resp != NULL) {
+		if ((q->aaaa = malloc(len)) == NULL) {
+			query_servfail(q);
+			return;
+		}
+		memcpy(q->aaaa, resp, len);
+		q->aaaa_len = len;
+		q->ai = *ri;
+	}
+	q->state = QUERY_WAIT_A;
+	if (query_ask(q, target, target_len, DNS_TYPE_A, false) < 0)
+		query_servfail(q);
+}
+
+/* The answer to the forwarded query itself. */
+static void
+query_main_done(struct query *q, const uint8_t *resp, size_t len,
+    const struct msg_info *ri)
+{
+	uint8_t		 target[DNS_MAX_NAME];
+	size_t		 target_len = 0, n;
+
+	if (!q->dns64 || q->qi.q.qtype != DNS_TYPE_AAAA) {
+		if (resp == NULL) {
+			q->action = "timeout";
+			query_servfail(q);
+		} else
+			query_relay(q, resp, len, ri);
+		return;
+	}
+	switch (dns64_classify(q->sec, &q->qi, resp, len, ri, target,
+	    &target_len)) {
+	case DNS64_PASS:
+		if (resp == NULL) {
+			q->action = "timeout";
+			query_servfail(q);
+		} else
+			query_relay(q, resp, len, ri);
+		return;
+	case DNS64_FILTER:
+		q->action = "filtered";
+		n = dns64_filter(q->sec, &q->qi, resp, len, ri, query_max(q),
+		    outbuf, sizeof(outbuf));
+		if (n == 0)
+			query_servfail(q);
+		else
+			query_respond(q, outbuf, n);
+		return;
+	case DNS64_NEED_A:
+		query_need_a(q, resp, len, ri, target, target_len);
+		return;
+	}
+}
+
+/* The answer to the follow-up A query. */
+static void
+query_a_done(struct query *q, const uint8_t *resp, size_t len,
+    const struct msg_info *ri)
+{
+	bool	 synthesized = false;
+	size_t	 n;
+
+	if (resp == NULL) {
+		q->action = "timeout";
+		query_servfail(q);
+		return;
+	}
+	n = dns64_synthesize(q->sec, &q->qi, q->aaaa, q->aaaa_len,
+	    q->aaaa != NULL ? &q->ai : NULL, resp, len, ri, query_max(q),
+	    outbuf, sizeof(outbuf), &synthesized);
+	if (n == 0) {
+		query_servfail(q);
+		return;
+	}
+	if (synthesized) {
+		q->px->stats.synth_aaaa++;
+		q->action = "synthesized";
+	} else
+		q->action = "no-a";
+	query_respond(q, outbuf, n);
+}
+
+/* The answer for the in-addr.arpa name of a mapped PTR query. */
+static void
+query_ptr_done(struct query *q, const uint8_t *resp, size_t len,
+    const struct msg_info *ri)
+{
+	size_t	 n;
+
+	if (resp == NULL) {
+		q->action = "timeout";
+		query_servfail(q);
+		return;
+	}
+	n = dns64_ptr_answer(q->sec, &q->qi, q->v4name, q->v4len, resp, len,
+	    ri, query_max(q), outbuf, sizeof(outbuf));
+	if (n == 0) {
+		query_servfail(q);
+		return;
+	}
+	q->px->stats.synth_ptr++;
+	query_respond(q, outbuf, n);
+}
+
+/*
+ * The upstream exchange ended: resp is the matching answer, or NULL when
+ * every attempt failed.  A truncated answer to one of our own follow-up
+ * queries is asked again over TCP; a truncated answer to the client's own
+ * query goes back to it with TC set (RFC 1035 4.2.1: it retries on TCP).
+ */
+static void
+query_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
+    const struct msg_info *ri)
+{
+	struct query	*q = container_of(x, struct query, x);
+
+	if (resp != NULL && (ri->flags & DNS_FLAG_TC) && !x->tcp &&
+	    q->state != QUERY_MAIN) {
+		const uint8_t	*name = q->state == QUERY_WAIT_PTR ?
+		    q->v4name : ri->q.name;
+		size_t		 nlen = q->state == QUERY_WAIT_PTR ?
+		    q->v4len : ri->q.name_len;
+		uint8_t		 copy[DNS_MAX_NAME];
+
+		memcpy(copy, name, nlen);
+		if (query_ask(q, copy, nlen, ri->q.qtype, true) < 0)
+			query_servfail(q);
+		return;
+	}
+	switch (q->state) {
+	case QUERY_MAIN:
+		query_main_done(q, resp, len, ri);
+		break;
+	case QUERY_WAIT_A:
+		query_a_done(q, resp, len, ri);
+		break;
+	case QUERY_WAIT_PTR:
+		query_ptr_done(q, resp, len, ri);
+		break;
+	}
+}
+
+/* Answer at once without a query object (errors, REFUSED, local data). */
+static void
+query_answer_now(struct proxy *px, struct responder *r,
+    const struct sockaddr *client, const struct msg_info *qi,
+    const uint8_t *pkt, size_t len, const char *action)
+{
+	r->respond(r, client, pkt, len);
+	px->stats.answers_rcode[pkt[3] & 0x0f]++;
+	query_log(px, client, qi, action, pkt[3] & 0x0f, 0.0);
+}
+
+/* An error answer at once. */
+static void
+query_error_now(struct proxy *px, struct responder *r,
+    const struct sockaddr *client, const struct msg_info *qi, int rcode,
+    const char *action)
+{
+	size_t	 n;
+
+	n = msg_build_error(qi, rcode, outbuf, sizeof(outbuf));
+	if (n > 0)
+		query_answer_now(px, r, client, qi, outbuf, n, action);
+}
+
+/*
+ * Admission: the validation ladder.  Every exit is a drop, an immediate
+ * answer, or a query handed to the upstream.
+ */
+void
+query_handle(struct proxy *px, struct responder *r,
+    const struct sockaddr *client, const uint8_t *pkt, size_t len)
+{
+	const struct config *cfg = &px->cfg->c;
+	const struct dns64_section *sec;
+	struct msg_info	 qi;
+	struct query	*q;
+	size_t		 n;
+	bool		 dns64;
+
+	if (r->tcp)
+		px->stats.queries_tcp++;
+	else
+		px->stats.queries_udp++;
+
+	switch (msg_parse_query(pkt, len, &qi)) {
+	case MSG_DROP:
+		px->stats.dropped_client++;
+		return;
+	case MSG_FORMERR:
+		px->stats.dropped_client++;
+		query_error_now(px, r, client, &qi, DNS_RCODE_FORMERR,
+		    "formerr");
+		return;
+	case MSG_NOTIMP:
+		query_error_now(px, r, client, &qi, DNS_RCODE_NOTIMP,
+		    "notimp");
+		return;
+	case MSG_OK:
+		break;
+	}
+	if (!config_client_allowed(cfg, client)) {
+		px->stats.refused++;
+		query_error_now(px, r, client, &qi, DNS_RCODE_REFUSED,
+		    "refused");
+		return;
+	}
+
+	/*
+	 * RFC 6147 5.1: classes other than IN are not touched.  5.5: a
+	 * query with DO and CD both set is never synthesized.
+	 */
+	sec = config_section_for(cfg, client);
+	dns64 = sec != NULL && qi.q.qclass == DNS_CLASS_IN &&
+	    !((qi.edns_flags & EDNS_FLAG_DO) && (qi.flags & DNS_FLAG_CD) &&
+	    qi.edns);
+
+	if (dns64) {
+		n = dns64_local_answer(sec, &qi, r->tcp ? DNS_MAX_UDP :
+		    msg_client_udp_max(&qi), outbuf, sizeof(outbuf));
+		if (n > 0) {
+			px->stats.local_answers++;
+			query_answer_now(px, r, client, &qi, outbuf, n,
+			    "local");
+			return;
+		}
+	}
+
+	if (px->ninflight >= px->max_inflight) {
+		static ev_tstamp last;
+
+		px->stats.overload++;
+		if (ev_now(px->loop) - last > 10.0) {
+			log_warnx("%u queries in flight: the limit; answering "
+			    "SERVFAIL", px->ninflight);
+			last = ev_now(px->loop);
+		}
+		query_error_now(px, r, client, &qi, DNS_RCODE_SERVFAIL,
+		    "overload");
+		return;
+	}
+
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->qpkt = malloc(len)) == NULL) {
+		free(q);
+		px->stats.overload++;
+		return;
+	}
+	memcpy(q->qpkt, pkt, len);
+	q->qlen = len;
+	q->qi = qi;
+	q->px = px;
+	q->cfg = px->cfg;
+	q->cfg->refs++;
+	q->sec = sec;
+	q->dns64 = dns64;
+	q->r = r;
+	r->hold(r);
+	memcpy(&q->client, client, addr_len(client));
+	q->state = QUERY_MAIN;
+	q->action = "forwarded";
+	q->start = ev_now(px->loop);
+	q->x.fd = -1;
+	q->next = px->queries;
+	if (px->queries != NULL)
+		px->queries->prev = q;
+	px->queries = q;
+	px->ninflight++;
+	px->stats.inflight = px->ninflight;
+
+	/* RFC 6147 5.3.1: PTR inside a Pref64 asks for the in-addr.arpa. */
+	if (dns64 && qi.q.qtype == DNS_TYPE_PTR &&
+	    dns64_ptr_map(sec, qi.q.name, qi.q.name_len, q->v4name,
+	    &q->v4len)) {
+		q->state = QUERY_WAIT_PTR;
+		q->action = "ptr-mapped";
+		if (query_ask(q, q->v4name, q->v4len, DNS_TYPE_PTR,
+		    false) < 0)
+			query_servfail(q);
+		return;
+	}
+	if (upstream_start(&q->x, px->loop, &q->cfg->c, &px->stats, r->tcp,
+	    q->qpkt, q->qlen, query_done) < 0)
+		query_servfail(q);
+}

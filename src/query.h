@@ -1,0 +1,63 @@
+/*
+ * query.h: the life of one client query, from admission to answer.
+ *
+ * A query is a small state machine: it waits for the forwarded answer
+ * (MAIN), then possibly for the follow-up A query (WAIT_A) or, for a
+ * mapped PTR, for the in-addr.arpa answer (WAIT_PTR).  It owns copies of
+ * everything it needs, holds a reference on the configuration it was
+ * admitted under, and is freed as the last step of answering.
+ */
+#ifndef DNS64PROXY_QUERY_H
+#define DNS64PROXY_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <ev.h>
+
+#include "config.h"
+#include "listener.h"
+#include "msg.h"
+#include "stats.h"
+#include "upstream.h"
+
+/* A configuration shared by the queries admitted under it. */
+struct cfgref {
+	unsigned	refs;
+	struct config	c;
+};
+
+struct cfgref	*cfgref_new(const struct config *c);
+void		 cfgref_put(struct cfgref *r);
+
+struct query;
+
+/* One worker: an event loop, its listeners and its queries. */
+struct proxy {
+	struct ev_loop	*loop;
+	struct cfgref	*cfg;		/* current configuration */
+	struct listener	*listeners;
+	size_t		 nlisteners;
+	struct query	*queries;	/* in flight, doubly linked */
+	unsigned	 ninflight;
+	unsigned	 max_inflight;
+	unsigned	 ntcp;		/* open TCP client connections */
+	unsigned	 max_tcp;
+	bool		 stopping;
+	struct stats	 stats;
+	ev_timer	 stop_timer;	/* bounds the drain on shutdown */
+};
+
+/*
+ * Take a packet from a client (UDP datagram or one TCP message).  Answers
+ * at once (FORMERR, NOTIMP, REFUSED, local answers) or starts a query;
+ * drops what deserves no answer.  The caller keeps pkt.
+ */
+void	query_handle(struct proxy *px, struct responder *r,
+	    const struct sockaddr *client, const uint8_t *pkt, size_t len);
+
+/* Shutdown: answer SERVFAIL to nothing; just count what is in flight. */
+unsigned query_inflight(const struct proxy *px);
+
+#endif /* DNS64PROXY_QUERY_H */
