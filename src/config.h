@@ -73,7 +73,10 @@ int	config_defaults(struct config *c, const char *resolv_conf,
  * their defaults; `upstream` falls back to resolv_conf when not set.  The
  * whole text is checked; nothing is returned unless all of it is right:
  * 0 and *c filled, or -1 with every problem in errs.  A file that cannot
- * be opened is one error "FILE: cannot open: reason".
+ * be opened is one error "FILE: cannot open: reason".  errs is emptied
+ * first and may be NULL.  Errors of the whole file (no upstream) have
+ * no line: "FILE: message".  The language (comments, continuation
+ * lines, lines of any length) is described at the top of config.c.
  */
 int	config_load_file(struct config *c, const char *path,
 	    const char *resolv_conf, struct config_errors *errs);
@@ -81,11 +84,13 @@ int	config_load_string(struct config *c, const char *text,
 	    const char *name, const char *resolv_conf,
 	    struct config_errors *errs);
 
-/* The section serving client sa: longest `clients` match, NULL if none. */
+/* The section serving client sa: longest `clients` match, NULL if none.
+ * A tie goes to the section first in the file; an IPv4-mapped IPv6
+ * client (::ffff:a.b.c.d) is matched as the IPv4 client it is. */
 const struct dns64_section *config_section_for(const struct config *c,
 	    const struct sockaddr *sa);
 
-/* May sa query at all (`allow`)? */
+/* May sa query at all (`allow`)?  IPv4-mapped folded as above. */
 bool	config_client_allowed(const struct config *c,
 	    const struct sockaddr *sa);
 

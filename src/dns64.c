@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -1012,8 +1011,10 @@ dns64_ptr_answer(const struct dns64_section *s,
 /* ------------------------------------------------------------------ */
 
 static const uint8_t wkn[] = "\010ipv4only\004arpa";	/* + NUL */
-static const uint8_t wka170_ptr[] = "\003170\0010\0010\003192\007in-addr\004arpa";
-static const uint8_t wka171_ptr[] = "\003171\0010\0010\003192\007in-addr\004arpa";
+static const uint8_t wka170_ptr[] =
+    "\003170\0010\0010\003192\007in-addr\004arpa";	/* + NUL */
+static const uint8_t wka171_ptr[] =
+    "\003171\0010\0010\003192\007in-addr\004arpa";
 
 /* RFC 7050 2.2: the well-known IPv4 addresses 192.0.0.170 and .171. */
 static const uint8_t wka[2][4] = { { 192, 0, 0, 170 }, { 192, 0, 0, 171 } };

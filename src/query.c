@@ -440,10 +440,9 @@ query_handle(struct proxy *px, struct responder *r,
 	 * query with DO and CD both set is never synthesized.
 	 */
 	sec = config_section_for(cfg, client);
-	dns64 = sec != NULL && qi.q.qclass == DNS_CLASS_IN &&
-	    !((qi.edns_flags & EDNS_FLAG_DO) && (qi.flags & DNS_FLAG_CD) &&
-	    qi.edns);
+	dns64 = sec != NULL && qi.q.qclass == DNS_CLASS_IN;
 
+	/* RFC 8880 7.1: ipv4only.arpa is ours whatever DO and CD say. */
 	if (dns64) {
 		n = dns64_local_answer(sec, &qi, r->tcp ? DNS_MAX_UDP :
 		    msg_client_udp_max(&qi), outbuf, sizeof(outbuf));
@@ -454,6 +453,10 @@ query_handle(struct proxy *px, struct responder *r,
 			return;
 		}
 	}
+
+	if (qi.edns && (qi.edns_flags & EDNS_FLAG_DO) &&
+	    (qi.flags & DNS_FLAG_CD))
+		dns64 = false;
 
 	if (px->ninflight >= px->max_inflight) {
 		static ev_tstamp last;

@@ -102,8 +102,8 @@ class Rule:
     spoof       list of "wrong_id", "wrong_question", "other_port": answers
                 with A 6.6.6.6 sent before the real answer
     spoof_only  send only the spoofed answers, never the real one
-    func        callable(query_msg, transport) -> dns.message.Message or None
-                (None: no answer); replaces everything else
+    func        callable(query_msg, transport) -> dns.message.Message, raw
+                bytes, or None (no answer); replaces everything else
     """
 
     def __init__(self, rcode="NOERROR", answer=(), authority=(), additional=(),
@@ -431,8 +431,11 @@ class ScriptedUpstream:
         resp = self.build(q, rule, "udp")
         if resp is None:
             return
-        limit = max(512, q.payload) if q.edns >= 0 else 512
-        wire = self._to_wire(resp, limit)
+        if isinstance(resp, (bytes, bytearray)):
+            wire = bytes(resp)
+        else:
+            limit = max(512, q.payload) if q.edns >= 0 else 512
+            wire = self._to_wire(resp, limit)
         delay = rule.delay + (0.05 if rule.spoof else 0.0)
         self._schedule(delay, self.udp, wire, addr)
 
@@ -465,7 +468,8 @@ class ScriptedUpstream:
                     continue
                 if rule.delay:
                     time.sleep(min(rule.delay, 5))
-                wire = resp.to_wire()
+                wire = resp if isinstance(resp, (bytes, bytearray)) \
+                    else resp.to_wire()
                 conn.sendall(struct.pack("!H", len(wire)) + wire)
         except OSError:
             return

@@ -228,7 +228,7 @@ static struct name_case name_cases[] = {
 	    'a','a','a','a','a','a','a','a','a','a','a','a','a','a',
 	    'a','a','a','a','a','a','a','a','a','a','a','a','a','a',
 	    'a','a','a','a','a','a','a','a','a','a','a','a','a','a',
-	    'a','a','a','a','a','a','a','a','a', 0),
+	    'a','a','a','a','a','a','a','a', 0),
 
 	NAME_BAD("empty buffer", 0),
 	NAME_BAD("start at end", 1, 0),
@@ -247,6 +247,12 @@ static struct name_case name_cases[] = {
 	/* 0: a + ptr to 4; 4: ptr to 0: points behind 4 but the
 	 * target's sequence points forward again */
 	NAME_BAD("loop via labels", 4, 1, 'a', 0xc0, 0x04, 0xc0, 0x00),
+	/* 0: a + ptr to 4; 4: root; 5: ptr to 0.  From 5: 0 is back,
+	 * but 4 lies after the start of the sequence at 0 */
+	NAME_BAD("pointer forward within a hop's target", 5,
+	    1, 'a', 0xc0, 0x04, 0x00, 0xc0, 0x00),
+	NAME_OK("the same bytes, read from 4", 4, 5, "",
+	    1, 'a', 0xc0, 0x04, 0x00, 0xc0, 0x00),
 	NAME_BAD("pointer far out of range", 2, 0x00, 0x00, 0xff, 0xff),
 	NAME_BAD("pointer past end", 2, 0x00, 0x00, 0xc0, 0x10),
 	NAME_BAD("label type 0x40", 0, 0x40, 'a', 0),
@@ -263,18 +269,29 @@ static struct name_case name_cases[] = {
 	    'a','a','a','a','a','a','a','a', 0),
 };
 
+#define NNAME_CASES (sizeof(name_cases) / sizeof(name_cases[0]))
+
+/*
+ * Criterion runs each parameter in a fresh process, where pointers into
+ * this one mean nothing: the parameters are indices into name_cases.
+ */
 ParameterizedTestParameters(wire_name, read)
 {
-	return cr_make_param_array(struct name_case, name_cases,
-	    sizeof(name_cases) / sizeof(name_cases[0]));
+	static size_t	idx[NNAME_CASES];
+	size_t		i;
+
+	for (i = 0; i < NNAME_CASES; i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, NNAME_CASES);
 }
 
-ParameterizedTest(struct name_case *c, wire_name, read)
+ParameterizedTest(size_t *ip, wire_name, read)
 {
 	struct wire	w;
 	uint8_t		out[DNS_MAX_NAME];
 	size_t		olen = 999;
 	bool		ok;
+	const struct name_case *c = &name_cases[*ip];
 
 	wire_init(&w, c->buf, c->len);
 	w.pos = c->start;
@@ -337,20 +354,20 @@ Test(wire_name, length_limit_uncompressed)
 Test(wire_name, length_limit_through_pointers)
 {
 	/*
-	 * 0:   63 63 61 + root = 190 bytes
-	 * 190: 63-byte label + pointer to 0 -> 64 + 190 = 254 ok
-	 * 256: 63-byte label + 1-byte label + pointer to 0 -> 256: bad
+	 * 0:   labels 63 63 61 + root = 191 bytes
+	 * 191: 63-byte label + pointer to 0 -> 64 + 191 = 255: ok
+	 * 257: 62-byte and 1-byte labels + pointer to 0 -> 256: bad
 	 */
 	static const unsigned base[] = { 63, 63, 61 };
 	static const unsigned one63[] = { 63 };
-	static const unsigned two[] = { 63, 1 };
+	static const unsigned two[] = { 62, 1 };
 	uint8_t		buf[400], out[DNS_MAX_NAME];
 	size_t		end, a, b, olen;
 	struct wire	w;
 
 	end = put_labels(buf, 0, base, 3);
 	buf[end++] = 0;
-	cr_assert_eq(end, 190);
+	cr_assert_eq(end, 191);
 	a = end;
 	end = put_labels(buf, a, one63, 1);
 	buf[end++] = 0xc0;
@@ -363,11 +380,13 @@ Test(wire_name, length_limit_through_pointers)
 	wire_init(&w, buf, end);
 	w.pos = a;
 	cr_assert(wire_read_name(&w, out, &olen));
-	cr_assert_eq(olen, 254);
+	cr_assert_eq(olen, 255);
 	cr_assert_eq(w.pos, b);
+	cr_assert_arr_eq(out, buf + a, 64);
+	cr_assert_arr_eq(out + 64, buf, 191);
 
 	w.pos = b;
-	cr_assert_eq(b + 2 + 64 + 2, end);
+	cr_assert_eq(b + 63 + 2 + 2, end);
 	cr_assert_not(wire_read_name(&w, out, &olen));
 	cr_assert_eq(w.pos, b);
 }
