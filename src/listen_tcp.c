@@ -67,7 +67,7 @@ tcp_accepting(struct proxy *px, bool on)
 	size_t	 i;
 
 	for (i = 0; i < px->nlisteners; i++) {
-		struct listener *l = &px->listeners[i];
+		struct listener *l = px->listeners[i];
 
 		if (l->px == NULL || l->tcp_fd < 0)
 			continue;

@@ -22,7 +22,7 @@ static __thread uint8_t	udp_rxbuf[DNS_MAX_UDP];
 
 /* Open, set up and bind one socket of the given type on ss. */
 static int
-listener_socket(const struct sockaddr_storage *ss, int type)
+listener_socket(const struct sockaddr_storage *ss, int type, bool reuseport)
 {
 	int	 fd, on = 1;
 
@@ -30,6 +30,8 @@ listener_socket(const struct sockaddr_storage *ss, int type)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, (const struct sockaddr *)ss,
@@ -51,7 +53,8 @@ listener_socket(const struct sockaddr_storage *ss, int type)
 }
 
 int
-listener_bind(struct listener *l, const struct sockaddr_storage *ss)
+listener_bind(struct listener *l, const struct sockaddr_storage *ss,
+    bool reuseport)
 {
 	char	 name[64];
 
@@ -59,11 +62,11 @@ listener_bind(struct listener *l, const struct sockaddr_storage *ss)
 	l->addr = *ss;
 	l->udp_fd = l->tcp_fd = -1;
 	addr_format((const struct sockaddr *)ss, name, sizeof(name));
-	if ((l->udp_fd = listener_socket(ss, SOCK_DGRAM)) < 0) {
+	if ((l->udp_fd = listener_socket(ss, SOCK_DGRAM, reuseport)) < 0) {
 		log_warn("cannot listen on %s (UDP)", name);
 		return -1;
 	}
-	if ((l->tcp_fd = listener_socket(ss, SOCK_STREAM)) < 0) {
+	if ((l->tcp_fd = listener_socket(ss, SOCK_STREAM, reuseport)) < 0) {
 		log_warn("cannot listen on %s (TCP)", name);
 		close(l->udp_fd);
 		l->udp_fd = -1;

@@ -38,9 +38,11 @@ struct listener {
 	struct responder udp_resp;
 };
 
-/* Bind the UDP and TCP sockets (before dropping privileges).  0 / -1
- * with errno and a message logged. */
-int	listener_bind(struct listener *l, const struct sockaddr_storage *ss);
+/* Bind the UDP and TCP sockets (before dropping privileges), with
+ * SO_REUSEPORT when several workers share the address.  0 / -1 with
+ * errno and a message logged. */
+int	listener_bind(struct listener *l, const struct sockaddr_storage *ss,
+	    bool reuseport);
 void	listen_udp_start(struct listener *l, struct proxy *px);
 void	listen_tcp_start(struct listener *l, struct proxy *px);
 /* Stop taking new queries (shutdown); open TCP connections finish. */

@@ -1,15 +1,18 @@
 /*
  * main.c: dns64proxy, a transparent DNS64 forwarding proxy (RFC 6147).
  *
- * main() is a checklist: parse the command line, read and check the
- * configuration before anything else, bind the listening sockets, become a
- * daemon, set up signals as loop events, run, drain, clean up.
+ * main() is a checklist: parse the command line; read and check the whole
+ * configuration before anything else; bind every socket; become a daemon;
+ * write the pidfile; drop privileges; start the workers; turn signals into
+ * loop events; run; drain; clean up.  Nothing exits once the loop runs.
  */
 #include "acconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +20,20 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <ev.h>
 
 #include "config.h"
 #include "listener.h"
 #include "log.h"
 #include "query.h"
+#include "stats.h"
+#include "stats_http.h"
+#include "worker.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/dns64proxy.conf"
-#define MAX_INFLIGHT	4096
-#define MAX_TCP		256
+#define MAX_INFLIGHT	4096	/* per worker */
+#define MAX_TCP		256	/* per worker */
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -35,7 +42,19 @@ enum exit_code {
 	EXIT_STARTUP = 3
 };
 
-static const char *config_path;		/* NULL: built-in defaults */
+/* What the main thread keeps: the running configuration and the workers. */
+struct daemon {
+	const char	*config_path;
+	bool		 named_config;	/* -c given */
+	int		 verbose;
+	struct config	*running;
+	struct worker	*workers;
+	unsigned	 nworkers;
+	struct stats_http *http;
+	int		 ready_fd;	/* daemon mode: tells the parent */
+};
+
+static struct daemon	d;
 
 static void
 usage(FILE *fp)
@@ -54,55 +73,57 @@ usage(FILE *fp)
 /*
  * Load the configuration: the file named with -c (which must be readable),
  * else the default file if it exists, else the built-in defaults.  On
- * failure every problem is printed or logged and -1 returned.
+ * failure every problem is printed (or logged, once running) and -1
+ * returned; *c is then untouched.
  */
 static int
-load_config(struct config *c, bool named, bool to_log)
+load_config(struct config *c, bool to_log)
 {
-	struct config_errors errs;
+	struct config_errors *errs;
 	int		 rc;
 	size_t		 i;
 
-	memset(&errs, 0, sizeof(errs));
-	if (named || access(config_path, F_OK) == 0)
-		rc = config_load_file(c, config_path, NULL, &errs);
+	if ((errs = calloc(1, sizeof(*errs))) == NULL)
+		return -1;
+	if (d.named_config || access(d.config_path, F_OK) == 0)
+		rc = config_load_file(c, d.config_path, NULL, errs);
 	else
-		rc = config_defaults(c, NULL, &errs);
-	if (rc == 0)
-		return 0;
-	for (i = 0; i < errs.n; i++) {
+		rc = config_defaults(c, NULL, errs);
+	for (i = 0; rc != 0 && i < errs->n; i++) {
 		if (to_log)
-			log_error("%s", errs.msg[i]);
+			log_error("%s", errs->msg[i]);
 		else
-			fprintf(stderr, "%s\n", errs.msg[i]);
+			fprintf(stderr, "%s\n", errs->msg[i]);
 	}
-	if (errs.dropped > 0) {
+	if (rc != 0 && errs->dropped > 0) {
 		if (to_log)
-			log_error("(%zu more errors)", errs.dropped);
+			log_error("(%zu more errors)", errs->dropped);
 		else
-			fprintf(stderr, "(%zu more errors)\n", errs.dropped);
+			fprintf(stderr, "(%zu more errors)\n", errs->dropped);
 	}
-	return -1;
+	free(errs);
+	return rc == 0 ? 0 : -1;
 }
 
-/* Log level from the configuration, raised by each -v. */
+/* Log level from the configuration, raised a step by each -v. */
 static enum log_level
-effective_level(const struct config *c, int verbose)
+effective_level(const struct config *c)
 {
-	int	 lv = (int)c->log_level + verbose;
+	int	 lv = (int)c->log_level + d.verbose;
 
 	return lv > LOGLEVEL_DEBUG ? LOGLEVEL_DEBUG : (enum log_level)lv;
 }
 
-static int	 verbose;
-static bool	 named_config;
-
-/* Make room for a socket per query in flight. */
+/*
+ * Make room for a socket per query in flight; returns how many queries
+ * each of n workers may have in flight.
+ */
 static unsigned
-raise_fd_limit(void)
+raise_fd_limit(unsigned n)
 {
 	struct rlimit	 rl;
-	unsigned	 want = MAX_INFLIGHT + MAX_TCP + 64;
+	rlim_t		 want = (rlim_t)n * (MAX_INFLIGHT + MAX_TCP + 16) + 64;
+	rlim_t		 per;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 64;
@@ -111,10 +132,88 @@ raise_fd_limit(void)
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur < MAX_TCP + 64 + 64)
-		return 64;
-	return (unsigned)(rl.rlim_cur - MAX_TCP - 64) < MAX_INFLIGHT ?
-	    (unsigned)(rl.rlim_cur - MAX_TCP - 64) : MAX_INFLIGHT;
+	per = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / n : 0;
+	per = per > MAX_TCP + 16 ? per - MAX_TCP - 16 : 0;
+	if (per < 16)
+		per = 16;
+	return per > MAX_INFLIGHT ? MAX_INFLIGHT : (unsigned)per;
+}
+
+/*
+ * Bind one listener per worker on ss (SO_REUSEPORT when there are
+ * several).  Fills out[0..nworkers); 0, or -1 with nothing left open.
+ */
+static int
+bind_address(const struct sockaddr_storage *ss, unsigned nworkers,
+    struct listener **out)
+{
+	unsigned	 i;
+
+	for (i = 0; i < nworkers; i++) {
+		if ((out[i] = calloc(1, sizeof(*out[i]))) == NULL ||
+		    listener_bind(out[i], ss, nworkers > 1) < 0) {
+			free(out[i]);
+			while (i-- > 0) {
+				listener_close(out[i]);
+				free(out[i]);
+			}
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Become a daemon: fork, setsid, fork again; the first parent waits until
+ * the daemon says it is ready (exit 0) or dies (exit 3), so an init
+ * script sees start-up failures.  stdio goes to /dev/null.
+ */
+static void
+daemonize(void)
+{
+	int	 p[2], fd;
+	pid_t	 pid;
+	char	 c;
+
+	if (pipe(p) < 0)
+		fatal("pipe");
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(c == 'R' ? EXIT_OK : EXIT_STARTUP);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		fatal("setsid");
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0)
+		_exit(EXIT_OK);
+	d.ready_fd = p[1];
+	if (chdir("/") < 0)
+		fatal("chdir /");
+	umask(022);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* Daemon mode: let the waiting parent exit 0. */
+static void
+report_ready(void)
+{
+	if (d.ready_fd > 0) {
+		(void)write(d.ready_fd, "R", 1);
+		close(d.ready_fd);
+		d.ready_fd = -1;
+	}
 }
 
 static void
@@ -124,137 +223,274 @@ write_pidfile(const char *path)
 
 	if (path[0] == '\0')
 		return;
-	if ((fp = fopen(path, "w")) == NULL) {
-		log_warn("cannot write pidfile %s", path);
-		return;
-	}
+	if ((fp = fopen(path, "w")) == NULL)
+		fatal("cannot write pidfile %s", path);
 	fprintf(fp, "%ld\n", (long)getpid());
-	fclose(fp);
+	if (fclose(fp) != 0)
+		fatal("cannot write pidfile %s", path);
 }
 
-/* SIGHUP: parse a whole new file; keep the old configuration on error. */
+/*
+ * Drop root for the configured user and group, after every socket is
+ * bound.  Not root: nothing to drop (a warning when another user was
+ * named).  Refuses to go on as root when a user was named and the drop
+ * did not take.
+ */
+static void
+drop_privileges(const struct config *c)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	uid_t		 uid = geteuid();
+	gid_t		 gid = getegid();
+
+	if (c->user[0] == '\0' && c->group[0] == '\0')
+		return;
+	if (c->user[0] != '\0') {
+		if ((pw = getpwnam(c->user)) == NULL)
+			fatalx("unknown user %s", c->user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (c->group[0] != '\0') {
+		if ((gr = getgrnam(c->group)) == NULL)
+			fatalx("unknown group %s", c->group);
+		gid = gr->gr_gid;
+	}
+	if (geteuid() != 0) {
+		if (uid != geteuid() || gid != getegid())
+			log_warnx("not started as root: staying uid %ld gid "
+			    "%ld", (long)geteuid(), (long)getegid());
+		return;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0)
+		fatal("cannot switch to group %ld", (long)gid);
+	if (setresuid(uid, uid, uid) < 0)
+		fatal("cannot switch to user %ld", (long)uid);
+	if (uid != 0 && (geteuid() == 0 || setuid(0) == 0))
+		fatalx("still root after dropping privileges: refusing to run");
+	log_info("running as uid %ld gid %ld", (long)uid, (long)gid);
+}
+
+/* The counters of every worker, summed (for /metrics and SIGUSR1). */
+static void
+collect_stats(void *arg, struct stats *sum)
+{
+	struct stats	 s[64];
+	unsigned	 i, n = d.nworkers < 64 ? d.nworkers : 64;
+
+	(void)arg;
+	for (i = 0; i < n; i++)
+		s[i] = d.workers[i].px.stats;
+	stats_sum(sum, s, n);
+}
+
+/* Open the /metrics listener configured in c, if any.  -1 on failure. */
+static int
+stats_open(const struct config *c, struct ev_loop *loop)
+{
+	int	 fd;
+	char	 name[64];
+
+	if (!c->stats_set)
+		return 0;
+	addr_format((const struct sockaddr *)&c->stats_listen, name,
+	    sizeof(name));
+	if ((fd = stats_http_bind(&c->stats_listen)) < 0) {
+		log_warn("cannot listen on %s for /metrics", name);
+		return -1;
+	}
+	if (loop == NULL)
+		return fd;
+	if ((d.http = stats_http_start(loop, fd, collect_stats, NULL)) ==
+	    NULL) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is ss among the listen addresses of c? */
+static bool
+config_listens_on(const struct config *c, const struct sockaddr_storage *ss)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nlisten; i++)
+		if (addr_equal((const struct sockaddr *)&c->listen[i],
+		    (const struct sockaddr *)ss))
+			return true;
+	return false;
+}
+
+/*
+ * SIGHUP: read and check a whole new file.  A bad file, or a new listen
+ * address that cannot be bound, leaves everything as it was.  Otherwise
+ * new addresses are opened, dropped ones closed, and every worker takes
+ * the new configuration for the queries it admits from now on; queries
+ * in flight finish under the one they started with.
+ */
+static void
+reload(void)
+{
+	struct listener	*add[CONFIG_MAX_LISTEN][64];
+	struct sockaddr_storage del[CONFIG_MAX_LISTEN];
+	struct config	*c;
+	size_t		 nadd = 0, ndel = 0, i;
+	unsigned	 w;
+
+	if ((c = malloc(sizeof(*c))) == NULL) {
+		log_warnx("reload: out of memory; configuration unchanged");
+		return;
+	}
+	if (load_config(c, true) < 0) {
+		log_warnx("reload: %s has errors; configuration unchanged",
+		    d.config_path);
+		free(c);
+		return;
+	}
+	if (c->workers != d.running->workers)
+		log_warnx("reload: workers changes on restart only");
+	if (strcmp(c->user, d.running->user) != 0 ||
+	    strcmp(c->group, d.running->group) != 0 ||
+	    strcmp(c->pidfile, d.running->pidfile) != 0)
+		log_warnx("reload: user, group and pidfile change on restart "
+		    "only");
+	c->workers = d.running->workers;
+	strcpy(c->user, d.running->user);
+	strcpy(c->group, d.running->group);
+	strcpy(c->pidfile, d.running->pidfile);
+
+	for (i = 0; i < c->nlisten; i++) {
+		if (config_listens_on(d.running, &c->listen[i]))
+			continue;
+		if (bind_address(&c->listen[i], d.nworkers, add[nadd]) < 0) {
+			log_warnx("reload: configuration unchanged");
+			while (nadd-- > 0)
+				for (w = 0; w < d.nworkers; w++) {
+					listener_close(add[nadd][w]);
+					free(add[nadd][w]);
+				}
+			free(c);
+			return;
+		}
+		nadd++;
+	}
+	for (i = 0; i < d.running->nlisten; i++)
+		if (!config_listens_on(c, &d.running->listen[i]))
+			del[ndel++] = d.running->listen[i];
+
+	if (c->stats_set != d.running->stats_set || (c->stats_set &&
+	    !addr_equal((struct sockaddr *)&c->stats_listen,
+	    (struct sockaddr *)&d.running->stats_listen))) {
+		if (d.http != NULL)
+			stats_http_stop(d.http);
+		d.http = NULL;
+		(void)stats_open(c, d.workers[0].px.loop);
+	}
+
+	for (w = 0; w < d.nworkers; w++) {
+		struct listener	*mine[CONFIG_MAX_LISTEN];
+		struct cfgref	*r = cfgref_new(c);
+
+		for (i = 0; i < nadd; i++)
+			mine[i] = add[i][w];
+		worker_post(&d.workers[w], r, mine, nadd, del, ndel, false);
+	}
+	*d.running = *c;
+	free(c);
+	log_setlevel(effective_level(d.running));
+	log_info("configuration reloaded: %zu listen addresses (%zu new, "
+	    "%zu closed), %zu upstreams, %zu dns64 sections",
+	    d.running->nlisten, nadd, ndel, d.running->nupstream,
+	    d.running->nsections);
+}
+
 static void
 sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct proxy	*px = w->data;
-	struct config	*c;
-	struct cfgref	*r;
-	size_t		 i;
-
 	(void)loop;
-	(void)revents;
-	if ((c = malloc(sizeof(*c))) == NULL) {
-		log_warnx("reload: out of memory; keeping the configuration");
-		return;
-	}
-	if (load_config(c, named_config, true) < 0) {
-		log_warnx("reload failed; keeping the running configuration");
-		free(c);
-		return;
-	}
-	if (c->nlisten != px->cfg->c.nlisten)
-		log_warnx("reload: listen addresses change only on restart");
-	else
-		for (i = 0; i < c->nlisten; i++)
-			if (!addr_equal((struct sockaddr *)&c->listen[i],
-			    (struct sockaddr *)&px->cfg->c.listen[i]))
-				log_warnx("reload: listen addresses change "
-				    "only on restart");
-	if ((r = cfgref_new(c)) == NULL) {
-		free(c);
-		return;
-	}
-	/* Listening sockets stay as they are. */
-	r->c.nlisten = px->cfg->c.nlisten;
-	memcpy(r->c.listen, px->cfg->c.listen, sizeof(r->c.listen));
-	free(c);
-	cfgref_put(px->cfg);
-	px->cfg = r;
-	log_setlevel(effective_level(&r->c, verbose));
-	log_info("configuration reloaded");
-}
-
-static void
-stop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
 	(void)w;
 	(void)revents;
-	log_warnx("queries still in flight at the drain deadline");
-	ev_break(loop, EVBREAK_ALL);
+	reload();
 }
 
 /* SIGTERM/SIGINT: stop taking queries, answer those in flight, exit. */
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct proxy	*px = w->data;
-	const struct config *c = &px->cfg->c;
-	size_t		 i;
+	unsigned	 i;
 
+	(void)w;
 	(void)revents;
-	if (px->stopping)
-		return;
-	log_info("stopping: %u queries in flight", px->ninflight);
-	px->stopping = true;
-	for (i = 0; i < px->nlisteners; i++)
-		listener_stop(&px->listeners[i]);
-	if (px->ninflight == 0) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
+	log_info("stopping: %u queries in flight on worker 0",
+	    d.workers[0].px.ninflight);
+	if (d.http != NULL) {
+		stats_http_stop(d.http);
+		d.http = NULL;
 	}
-	/* Two full query lifetimes (AAAA then A), and a second of slack. */
-	ev_timer_init(&px->stop_timer, stop_timer_cb,
-	    2.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0, 0.);
-	ev_timer_start(loop, &px->stop_timer);
+	ev_signal_stop(loop, w);
+	for (i = 1; i < d.nworkers; i++)
+		worker_post(&d.workers[i], NULL, NULL, 0, NULL, 0, true);
+	worker_stop(&d.workers[0]);
 }
 
+/* SIGUSR1: the counters to the log. */
 static void
 sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct proxy	*px = w->data;
-	const struct stats *s = &px->stats;
+	struct stats	 s;
 
 	(void)loop;
+	(void)w;
 	(void)revents;
+	collect_stats(NULL, &s);
 	log_info("counters: queries udp=%llu tcp=%llu; answers noerror=%llu "
-	    "servfail=%llu nxdomain=%llu refused=%llu formerr=%llu; "
-	    "synthesized aaaa=%llu ptr=%llu local=%llu; upstream "
-	    "timeouts=%llu failovers=%llu dropped=%llu; client dropped=%llu "
-	    "refused=%llu overload=%llu; in flight %u",
-	    (unsigned long long)s->queries_udp,
-	    (unsigned long long)s->queries_tcp,
-	    (unsigned long long)s->answers_rcode[0],
-	    (unsigned long long)s->answers_rcode[2],
-	    (unsigned long long)s->answers_rcode[3],
-	    (unsigned long long)s->answers_rcode[5],
-	    (unsigned long long)s->answers_rcode[1],
-	    (unsigned long long)s->synth_aaaa,
-	    (unsigned long long)s->synth_ptr,
-	    (unsigned long long)s->local_answers,
-	    (unsigned long long)s->upstream_timeouts,
-	    (unsigned long long)s->failovers,
-	    (unsigned long long)s->dropped_upstream,
-	    (unsigned long long)s->dropped_client,
-	    (unsigned long long)s->refused,
-	    (unsigned long long)s->overload, px->ninflight);
+	    "formerr=%llu servfail=%llu nxdomain=%llu notimp=%llu "
+	    "refused=%llu; synthesized aaaa=%llu ptr=%llu; local=%llu; "
+	    "upstream queries=%llu timeouts=%llu failovers=%llu "
+	    "dropped=%llu; client dropped=%llu refused=%llu overload=%llu; "
+	    "in flight=%llu",
+	    (unsigned long long)s.queries_udp,
+	    (unsigned long long)s.queries_tcp,
+	    (unsigned long long)s.answers_rcode[0],
+	    (unsigned long long)s.answers_rcode[1],
+	    (unsigned long long)s.answers_rcode[2],
+	    (unsigned long long)s.answers_rcode[3],
+	    (unsigned long long)s.answers_rcode[4],
+	    (unsigned long long)s.answers_rcode[5],
+	    (unsigned long long)s.synth_aaaa,
+	    (unsigned long long)s.synth_ptr,
+	    (unsigned long long)s.local_answers,
+	    (unsigned long long)s.upstream_queries,
+	    (unsigned long long)s.upstream_timeouts,
+	    (unsigned long long)s.failovers,
+	    (unsigned long long)s.dropped_upstream,
+	    (unsigned long long)s.dropped_client,
+	    (unsigned long long)s.refused,
+	    (unsigned long long)s.overload,
+	    (unsigned long long)s.inflight);
 }
 
 int
 main(int argc, char *argv[])
 {
+	struct listener	*bound[CONFIG_MAX_LISTEN][64];
 	struct config	*cfg;
-	struct proxy	 px;
+	struct ev_loop	*loop;
 	ev_signal	 sig_hup, sig_term, sig_int, sig_usr1;
 	bool		 check_only = false, foreground = false;
+	unsigned	 max_inflight, w;
+	int		 ch, stats_fd = -1;
 	size_t		 i;
-	int		 ch;
 
-	config_path = DEFAULT_CONFIG;
+	d.config_path = DEFAULT_CONFIG;
+	d.ready_fd = -1;
 	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
 		switch (ch) {
 		case 'c':
-			config_path = optarg;
-			named_config = true;
+			d.config_path = optarg;
+			d.named_config = true;
 			break;
 		case 'f':
 			foreground = true;
@@ -263,7 +499,7 @@ main(int argc, char *argv[])
 			check_only = true;
 			break;
 		case 'v':
-			verbose++;
+			d.verbose++;
 			break;
 		case 'V':
 			printf("dns64proxy %s\n", PACKAGE_VERSION);
@@ -283,75 +519,95 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	/* The configuration is read and checked before anything else. */
+	/* 1. The whole configuration, checked before anything else. */
 	if ((cfg = malloc(sizeof(*cfg))) == NULL) {
 		fprintf(stderr, "dns64proxy: out of memory\n");
 		return EXIT_STARTUP;
 	}
-	if (load_config(cfg, named_config, false) < 0)
+	if (load_config(cfg, false) < 0)
 		return EXIT_CONFIG;
 	if (check_only) {
-		if (verbose > 0)
+		if (d.verbose > 0)
 			config_dump(cfg, stdout);
 		printf("%s: configuration OK\n",
-		    named_config || access(config_path, F_OK) == 0 ?
-		    config_path : "built-in defaults");
+		    d.named_config || access(d.config_path, F_OK) == 0 ?
+		    d.config_path : "built-in defaults");
+		free(cfg);
 		return EXIT_OK;
 	}
-	log_init(1, effective_level(cfg, verbose));
+	d.running = cfg;
+	d.nworkers = cfg->workers < 1 ? 1 : cfg->workers;
+	if (d.nworkers > 64)
+		d.nworkers = 64;
+	log_init(1, effective_level(cfg));
 	signal(SIGPIPE, SIG_IGN);
 
-	memset(&px, 0, sizeof(px));
-	px.max_inflight = raise_fd_limit();
-	px.max_tcp = MAX_TCP;
-	if ((px.cfg = cfgref_new(cfg)) == NULL)
-		fatalx("out of memory");
-	free(cfg);
-	cfg = &px.cfg->c;
-	px.nlisteners = cfg->nlisten;
-	if ((px.listeners = calloc(px.nlisteners,
-	    sizeof(*px.listeners))) == NULL)
-		fatalx("out of memory");
+	/* 2. Every socket, while still privileged. */
+	max_inflight = raise_fd_limit(d.nworkers);
 	for (i = 0; i < cfg->nlisten; i++)
-		if (listener_bind(&px.listeners[i], &cfg->listen[i]) < 0)
+		if (bind_address(&cfg->listen[i], d.nworkers, bound[i]) < 0)
 			exit(EXIT_STARTUP);
+	if (cfg->stats_set && (stats_fd = stats_open(cfg, NULL)) < 0)
+		exit(EXIT_STARTUP);
 
+	/* 3. Daemon, pidfile, then no more root. */
 	if (!foreground) {
-		if (daemon(0, 0) < 0)
-			fatal("daemon");
+		daemonize();
 		log_to_syslog();
 	}
 	write_pidfile(cfg->pidfile);
+	drop_privileges(cfg);
 
-	px.loop = ev_default_loop(EVFLAG_AUTO);
-	if (px.loop == NULL)
-		fatalx("cannot start the event loop");
-	for (i = 0; i < px.nlisteners; i++) {
-		listen_udp_start(&px.listeners[i], &px);
-		listen_tcp_start(&px.listeners[i], &px);
+	/* 4. Workers, each with its own loop and listeners. */
+	if ((d.workers = calloc(d.nworkers, sizeof(*d.workers))) == NULL)
+		fatalx("out of memory");
+	for (w = 0; w < d.nworkers; w++) {
+		struct listener	*mine[CONFIG_MAX_LISTEN];
+
+		if (worker_init(&d.workers[w], w, cfg, max_inflight,
+		    MAX_TCP) < 0)
+			fatalx("cannot set up worker %u", w);
+		for (i = 0; i < cfg->nlisten; i++)
+			mine[i] = bound[i][w];
+		worker_add_listeners(&d.workers[w], mine, cfg->nlisten);
 	}
+	loop = d.workers[0].px.loop;
+	if (stats_fd >= 0 && (d.http = stats_http_start(loop, stats_fd,
+	    collect_stats, NULL)) == NULL)
+		fatalx("cannot start the /metrics listener");
+	for (w = 1; w < d.nworkers; w++)
+		if (worker_spawn(&d.workers[w]) < 0)
+			fatalx("cannot start worker thread %u", w);
+
+	/* 5. Signals as loop events, on the main loop. */
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
 	ev_signal_init(&sig_int, sigterm_cb, SIGINT);
 	ev_signal_init(&sig_usr1, sigusr1_cb, SIGUSR1);
-	sig_hup.data = sig_term.data = sig_int.data = sig_usr1.data = &px;
-	ev_signal_start(px.loop, &sig_hup);
-	ev_signal_start(px.loop, &sig_term);
-	ev_signal_start(px.loop, &sig_int);
-	ev_signal_start(px.loop, &sig_usr1);
+	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_usr1);
 
 	log_info("dns64proxy %s started: %zu listen addresses, %zu "
-	    "upstreams, %zu dns64 sections", PACKAGE_VERSION, cfg->nlisten,
-	    cfg->nupstream, cfg->nsections);
-	ev_run(px.loop, 0);
+	    "upstreams, %zu dns64 sections, %u workers", PACKAGE_VERSION,
+	    cfg->nlisten, cfg->nupstream, cfg->nsections, d.nworkers);
+	report_ready();
+	ev_run(loop, 0);
 
+	/* 6. Drained: the other workers end too, then clean up. */
+	for (w = 1; w < d.nworkers; w++)
+		worker_post(&d.workers[w], NULL, NULL, 0, NULL, 0, true);
+	for (w = d.nworkers; w-- > 0;)
+		worker_finish(&d.workers[w]);
+	if (d.http != NULL)
+		stats_http_stop(d.http);
+	if (d.running->pidfile[0] != '\0' && unlink(d.running->pidfile) < 0)
+		log_warn("cannot remove pidfile %s", d.running->pidfile);
 	log_info("stopped");
-	for (i = 0; i < px.nlisteners; i++)
-		listener_close(&px.listeners[i]);
-	free(px.listeners);
-	if (px.cfg->c.pidfile[0] != '\0')
-		unlink(px.cfg->c.pidfile);
-	cfgref_put(px.cfg);
-	ev_loop_destroy(px.loop);
+	ev_signal_stop(loop, &sig_hup);
+	ev_signal_stop(loop, &sig_usr1);
+	free(d.workers);
+	free(d.running);
 	return EXIT_OK;
 }

@@ -66,8 +66,10 @@ parse_question(struct wire *w, struct msg_info *mi)
 
 /*
  * Take the OPT RR rr, which starts at offset start, into mi (RFC 6891
- * 6.1.1): one at most, owned by the root, in the additional section, and
- * its options must tile the RDATA exactly.  The first EDE option (RFC 8914
+ * 6.1.1): one at most, in the additional section, its owner the root
+ * written as the single byte 0 (a pointer to some root byte elsewhere
+ * would dangle once truncation moves the OPT), and its options must tile
+ * the RDATA exactly.  The first EDE option (RFC 8914
  * 2) with at least its 2-byte INFO-CODE sets mi->ede.
  */
 static bool
@@ -78,7 +80,7 @@ take_opt(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
 	uint16_t	code, olen, info;
 
 	if (mi->edns || rr->section != DNS_SECTION_ADDITIONAL ||
-	    rr->name_len != 1)
+	    rr->name_len != 1 || pkt[start] != 0)
 		return false;
 	mi->edns = true;
 	mi->edns_udp = rr->rclass;

@@ -428,6 +428,7 @@ query_handle(struct proxy *px, struct responder *r,
 	case MSG_OK:
 		break;
 	}
+	px->stats.queries_type[stats_qtype(qi.q.qtype)]++;
 	if (!config_client_allowed(cfg, client)) {
 		px->stats.refused++;
 		query_error_now(px, r, client, &qi, DNS_RCODE_REFUSED,
@@ -459,7 +460,7 @@ query_handle(struct proxy *px, struct responder *r,
 		dns64 = false;
 
 	if (px->ninflight >= px->max_inflight) {
-		static ev_tstamp last;
+		static __thread ev_tstamp last;
 
 		px->stats.overload++;
 		if (ev_now(px->loop) - last > 10.0) {

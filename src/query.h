@@ -37,7 +37,7 @@ struct query;
 struct proxy {
 	struct ev_loop	*loop;
 	struct cfgref	*cfg;		/* current configuration */
-	struct listener	*listeners;
+	struct listener	*listeners[CONFIG_MAX_LISTEN];
 	size_t		 nlisteners;
 	struct query	*queries;	/* in flight, doubly linked */
 	unsigned	 ninflight;

@@ -153,6 +153,9 @@ upstream_attempt(struct upstream_xfer *x)
 	x->attempt++;
 	x->id = upstream_random16();
 	wire_set_u16(x->pkt, x->id);
+	x->sent = ev_now(x->loop);
+	if (x->stats != NULL)
+		x->stats->upstream_queries++;
 
 	ev_timer_set(&x->timer, tmo, 0.);
 	ev_timer_start(x->loop, &x->timer);
@@ -210,7 +213,13 @@ upstream_match(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 		return false;
 	if (ri->id != x->id || !ri->has_question)
 		return false;
-	return msg_question_equal(&ri->q, &x->q);
+	if (!msg_question_equal(&ri->q, &x->q))
+		return false;
+	if (x->stats != NULL) {
+		ev_now_update(x->loop);
+		stats_observe_latency(x->stats, ev_now(x->loop) - x->sent);
+	}
+	return true;
 }
 
 static void

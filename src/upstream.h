@@ -44,6 +44,7 @@ struct upstream_xfer {
 	unsigned	 attempt;	/* attempts started so far */
 	unsigned	 first;		/* upstream index of the first attempt */
 	uint16_t	 id;
+	ev_tstamp	 sent;		/* when this attempt went out */
 	struct msg_question q;		/* the question asked */
 	uint8_t		*pkt;		/* query as sent (owned) */
 	size_t		 len;

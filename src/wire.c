@@ -5,7 +5,8 @@
  * cursor when they run out; integers are assembled from bytes, never read
  * through casts.  Names are decompressed with the rules of RFC 1035 4.1.4,
  * made strict: a pointer must point before the label sequence that holds
- * it, so a chain of pointers always moves backwards and cannot loop.
+ * it, so a chain of pointers always moves backwards and cannot loop, and
+ * it may not point into the 12-byte header, where no name can be.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -140,7 +141,9 @@ wire_skip(struct wire *w, size_t n)
  * offset where the current label sequence began: the name itself at
  * first, then each pointer's target.  A pointer must point strictly before
  * seq, so every hop moves backwards and the walk ends; the hop cap bounds
- * the work on top of that.  On failure the cursor is left where it was
+ * the work on top of that.  Pointers into the header (below offset 12)
+ * are refused: relaying rewrites the ID and counts, which would change
+ * such a name under the client's feet.  On failure the cursor is left where it was
  * and out holds garbage.
  */
 bool
@@ -166,7 +169,9 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 			if (w->len - pos < 2)
 				return false;
 			target = (size_t)(wire_get_u16(w->buf + pos) & 0x3fff);
-			if (target >= seq)
+			/* no name lives in the header, and its bytes change
+			 * when a message is relayed (ID, counts, TC) */
+			if (target >= seq || target < DNS_HDR_LEN)
 				return false;
 			if (++hops > DNS_MAX_PTR_HOPS)
 				return false;

@@ -39,8 +39,9 @@ size_t	wire_left(const struct wire *w);
  * name as it stands in the message.  Rejects: labels over 63 bytes, names
  * over 255 bytes, the reserved label types 0x40/0x80, pointers that do not
  * point strictly before the start of the label sequence holding them
- * (which rules out loops), more than DNS_MAX_PTR_HOPS pointers, running out
- * of bytes.  out must hold DNS_MAX_NAME bytes; *outlen gets the length.
+ * (which rules out loops), pointers into the 12-byte message header, more
+ * than DNS_MAX_PTR_HOPS pointers, running out of bytes.  out must hold
+ * DNS_MAX_NAME bytes; *outlen gets the length.
  */
 bool	wire_read_name(struct wire *w, uint8_t *out, size_t *outlen);
 

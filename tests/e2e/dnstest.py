@@ -397,8 +397,8 @@ class Suite:
         self.cleanups = []
         self.tmp = tempfile.mkdtemp(prefix="dns64proxy-%s-" % prefix)
         self.binary = proxy_binary()
-        self.e2e_dir = os.environ.get("E2E_DIR",
-                                      os.path.dirname(os.path.abspath(__file__)))
+        self.e2e_dir = (os.environ.get("E2E_DIR")
+                        or os.path.dirname(os.path.abspath(__file__)))
         self.v6 = have_ipv6()
         self.deadline = deadline
         sys.stdout.reconfigure(line_buffering=True)

@@ -8,7 +8,8 @@ source port, flags, EDNS) so a test can assert what the proxy sent.
     up = ScriptedUpstream()
     up.start()
     up.set("v4only.example.test", "AAAA", nodata(soa_ttl=300, minimum=120))
-    up.set("v4only.example.test", "A", Rule(answer=["v4only.example.test. 3600 A 93.184.215.14"]))
+    up.set("v4only.example.test", "A",
+           Rule(answer=["v4only.example.test. 3600 A 93.184.215.14"]))
     ...
     up.queries(qname="v4only.example.test", qtype="A")   # what the proxy asked
     up.stop()
@@ -242,8 +243,8 @@ class ScriptedUpstream:
     # -- running -------------------------------------------------------------
 
     def start(self):
-        th = threading.Thread(target=self._loop, name="upstream-%d" % self.port,
-                              daemon=True)
+        th = threading.Thread(target=self._loop, daemon=True,
+                              name="upstream-%d" % self.port)
         th.start()
         self._threads.append(th)
         return self
@@ -348,7 +349,8 @@ class ScriptedUpstream:
             return rule.func(q, transport)
         resp = dns.message.make_response(q)
         resp.set_rcode(rule.rcode)
-        resp.flags &= ~(dns.flags.AA | dns.flags.AD | dns.flags.RA | dns.flags.TC)
+        resp.flags &= ~(dns.flags.AA | dns.flags.AD | dns.flags.RA
+                        | dns.flags.TC)
         if rule.aa:
             resp.flags |= dns.flags.AA
         if rule.ad:
@@ -398,18 +400,18 @@ class ScriptedUpstream:
             rrs = m.find_rrset(m.answer, qn, dns.rdataclass.IN, rdt,
                                create=True)
             rrs.add(dns.rdata.from_text(dns.rdataclass.IN, rdt, addr), 3600)
-            out.append((kind, m.to_wire()))
+            out.append((kind, m.to_wire(want_shuffle=False)))
         return out
 
     def _to_wire(self, resp, limit):
         try:
-            return resp.to_wire(max_size=limit)
+            return resp.to_wire(max_size=limit, want_shuffle=False)
         except dns.exception.TooBig:
             resp.flags |= dns.flags.TC
             resp.answer = []
             resp.authority = []
             resp.additional = []
-            return resp.to_wire(max_size=limit)
+            return resp.to_wire(max_size=limit, want_shuffle=False)
 
     def _handle_udp(self, data, addr):
         q = None
@@ -469,7 +471,7 @@ class ScriptedUpstream:
                 if rule.delay:
                     time.sleep(min(rule.delay, 5))
                 wire = resp if isinstance(resp, (bytes, bytearray)) \
-                    else resp.to_wire()
+                    else resp.to_wire(want_shuffle=False)
                 conn.sendall(struct.pack("!H", len(wire)) + wire)
         except OSError:
             return
@@ -522,7 +524,8 @@ def _selfcheck():
               and r.flags & dns.flags.AA)
         r = dns.query.tcp(dns.message.make_query("a.example.test", "AAAA"),
                           "127.0.0.1", port=up.port, timeout=2)
-        check("tcp nodata soa", not r.answer and r.authority[0][0].minimum == 77)
+        check("tcp nodata soa",
+              not r.answer and r.authority[0][0].minimum == 77)
         r = dns.query.udp(dns.message.make_query("tc.example.test", "TXT"),
                           "127.0.0.1", port=up.port, timeout=2)
         check("udp tc", r.flags & dns.flags.TC and not r.answer)

@@ -60,8 +60,31 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def become_subreaper():
+    """Adopt the daemons this test starts (Linux), so that their exit can be
+    reaped here: in a container whose init does not reap, they would stay
+    zombies."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)	# PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def alive(pid):
     """True when pid is a live process (a zombie counts as gone)."""
+    reap()
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -504,10 +527,15 @@ def main():
         print("SKIP: DNS64PROXY is not set to the built binary")
         return SKIP
     script = os.path.abspath(script)
+    if not os.path.exists(script):
+        print("FAIL: init: %s not found (etc/ not built?)" % script)
+        print("%s: 0 passed, 1 failed" % PREFIX)
+        return 1
     binary = os.path.abspath(binary)
     unit = os.environ.get("DNS64PROXY_UNIT") or os.path.join(
         os.path.dirname(script), "dns64proxy.service")
 
+    become_subreaper()
     tmp = tempfile.mkdtemp(prefix="dns64proxy-init-")
     t = InitTest(binary, script, tmp)
     try:

@@ -1432,37 +1432,57 @@ Test(msg_relay, other_name_left_alone)
 	cr_assert_arr_eq(out + 2, resp1 + 2, sizeof(resp1) - 2);
 }
 
-Test(msg_relay, compressed_echoed_question_left_alone)
+Test(msg_relay, pointer_into_header_rejected)
 {
 	/*
-	 * The upstream echoed the question as a pointer to offset 5, the
-	 * low byte of QDCOUNT: 0x01 0x00 0x00 reads as the name "\1\0"
-	 * plus the root.  Legal under our rules (it points backwards), but
-	 * the name is not in place at offset 12, so it is not overwritten.
+	 * The question as a pointer to offset 5, the low byte of QDCOUNT:
+	 * 0x01 0x00 0x00 would read as the name "\1\0" plus the root, and
+	 * would change when relaying rewrites the counts.  Refused, like
+	 * any pointer into the header, in every section.
 	 */
 	static const uint8_t r[] = {
 		HDR(0x0001, 0x8180, 1, 0, 0, 0),
 		0xc0, 0x05,				/* 12 */
 		U16(1), U16(1),				/* 14 */
 	};
-	struct msg_info	ri, qi;
-	uint8_t		q[32], out[64];
-	size_t		ql;
+	static const uint8_t r2[] = {
+		HDR(0x0000, 0x8180, 1, 1, 0, 0),	/* ID 0: a root at 0 */
+		N_EXAMPLE_COM, U16(1), U16(1),		/* 12 */
+		0xc0, 0x00, RR(1, 1, 4), 1, 2, 3, 4,	/* 29: owner -> 0 */
+	};
+	static const uint8_t r3[] = {
+		HDR(0x0000, 0x8180, 1, 0, 0, 1),
+		N_EXAMPLE_COM, U16(1), U16(1),		/* 12 */
+		0xc0, 0x00, U16(41), U16(512), U32(0), U16(0),	/* 29: OPT */
+	};
+	struct msg_info	mi;
 
-	cr_assert(msg_parse_response(r, sizeof(r), &ri));
-	cr_assert_eq(ri.q.name_len, 3);
-	cr_assert_arr_eq(ri.q.name, BYTES(1, 0, 0), 3);
-	cr_assert_eq(ri.question_end, 18);
+	cr_assert_not(msg_parse_response(r, sizeof(r), &mi));
+	cr_assert_not(msg_parse_response(r2, sizeof(r2), &mi));
+	cr_assert_not(msg_parse_response(r3, sizeof(r3), &mi));
+}
 
-	ql = msg_build_query(q, sizeof(q), 9, 0, ri.q.name, ri.q.name_len,
-	    1, 1, NULL, 0);
-	cr_assert_gt(ql, 0);
-	cr_assert_eq(msg_parse_query(q, ql, &qi), MSG_OK);
-	cr_assert_eq(msg_relay(r, sizeof(r), &ri, &qi, 512, out,
-	    sizeof(out)), sizeof(r));
-	cr_assert_eq(wire_get_u16(out), 9);
-	cr_assert_arr_eq(out + 2, r + 2, sizeof(r) - 2,
-	    "pointer not overwritten");
+Test(msg_response, opt_owner_must_be_literal_root)
+{
+	/* An OPT owned by a pointer to a root byte (the question's) is the
+	 * root by value, but would dangle once truncation moves the OPT. */
+	static const uint8_t r[] = {
+		HDR(0x0001, 0x8180, 1, 0, 0, 1),
+		N_EXAMPLE_COM, U16(1), U16(1),		/* 12; root at 24 */
+		0xc0, 24, U16(41), U16(512), U32(0), U16(0),	/* 29 */
+	};
+	struct msg_info	mi;
+
+	cr_assert_not(msg_parse_response(r, sizeof(r), &mi));
+	cr_assert_eq(msg_parse_query(r, sizeof(r), &mi), MSG_DROP);
+	{
+		uint8_t	q[sizeof(r)];
+
+		memcpy(q, r, sizeof(q));
+		q[2] = 0x01;
+		cr_assert_eq(msg_parse_query(q, sizeof(q), &mi), MSG_FORMERR);
+		cr_assert_not(mi.edns);
+	}
 }
 
 /*

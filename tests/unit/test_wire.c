@@ -194,6 +194,13 @@ struct name_case {
 	{ what, BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__), start, false, \
 	  NULL, 0, 0 }
 
+/*
+ * The harness puts the case bytes after a 12-byte header of zeros, as in
+ * a message: offsets in a case are relative to its first byte, and P(x)
+ * is a pointer to case offset x.
+ */
+#define P(x)	0xc0, (DNS_HDR_LEN + (x))
+
 #define WWW_EX_COM "\3www\7example\3com"	/* + the string's NUL = root */
 #define EX_COM "\7example\3com"
 
@@ -207,20 +214,20 @@ static struct name_case name_cases[] = {
 	/* 0: example.com (13 bytes); 13: www + pointer to 0 */
 	NAME_OK("label then pointer back", 13, 19, WWW_EX_COM,
 	    N_EXAMPLE_COM,
-	    3, 'w', 'w', 'w', 0xc0, 0x00),
+	    3, 'w', 'w', 'w', P(0)),
 	/* 13: a bare pointer to 0 */
 	NAME_OK("bare pointer", 13, 15, EX_COM,
 	    N_EXAMPLE_COM,
-	    0xc0, 0x00),
+	    P(0)),
 	/* 0: com; 5: example + ptr 0; 15: www + ptr 5 */
 	NAME_OK("two hops", 15, 21, WWW_EX_COM,
 	    3, 'c', 'o', 'm', 0,
-	    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0xc0, 0x00,
-	    3, 'w', 'w', 'w', 0xc0, 0x05),
+	    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', P(0),
+	    3, 'w', 'w', 'w', P(5)),
 	/* pointer into the middle of an earlier name */
 	NAME_OK("pointer into middle", 17, 23, "\3www\3com",
 	    N_WWW_EXAMPLE_COM,
-	    3, 'w', 'w', 'w', 0xc0, 12),
+	    3, 'w', 'w', 'w', P(12)),
 	/* 63-byte label is the maximum */
 	NAME_OK("63-byte label", 0, 65,
 	    "\77aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -237,29 +244,34 @@ static struct name_case name_cases[] = {
 	NAME_BAD("label length only", 0, 3),
 	NAME_BAD("pointer cut", 0, 0xc0),
 	NAME_BAD("pointer cut after label", 0, 1, 'a', 0xc0),
-	NAME_BAD("forward pointer", 0, 0xc0, 0x02, 0x00),
-	NAME_BAD("self pointer", 0, 0xc0, 0x00),
-	NAME_BAD("self pointer later", 1, 0x00, 0xc0, 0x01),
+	NAME_BAD("forward pointer", 0, P(2), 0x00),
+	NAME_BAD("self pointer", 0, P(0)),
+	NAME_BAD("self pointer later", 1, 0x00, P(1)),
 	/* pointer back to the start of its own sequence: a loop */
-	NAME_BAD("pointer to own start", 0, 1, 'a', 0xc0, 0x00),
+	NAME_BAD("pointer to own start", 0, 1, 'a', P(0)),
 	/* 0: ptr to 2; 2: ptr to 0.  From 2: 0 is back, 2 is not */
-	NAME_BAD("two-pointer loop", 2, 0xc0, 0x02, 0xc0, 0x00),
+	NAME_BAD("two-pointer loop", 2, P(2), P(0)),
 	/* 0: a + ptr to 4; 4: ptr to 0: points behind 4 but the
 	 * target's sequence points forward again */
-	NAME_BAD("loop via labels", 4, 1, 'a', 0xc0, 0x04, 0xc0, 0x00),
+	NAME_BAD("loop via labels", 4, 1, 'a', P(4), P(0)),
 	/* 0: a + ptr to 4; 4: root; 5: ptr to 0.  From 5: 0 is back,
 	 * but 4 lies after the start of the sequence at 0 */
 	NAME_BAD("pointer forward within a hop's target", 5,
-	    1, 'a', 0xc0, 0x04, 0x00, 0xc0, 0x00),
+	    1, 'a', P(4), 0x00, P(0)),
 	NAME_OK("the same bytes, read from 4", 4, 5, "",
-	    1, 'a', 0xc0, 0x04, 0x00, 0xc0, 0x00),
+	    1, 'a', P(4), 0x00, P(0)),
+	/* the header before the case bytes is zeros: offset 0 would read
+	 * as the root if pointers into the header were allowed */
+	NAME_BAD("pointer to offset 0 (header)", 0, 0xc0, 0x00),
+	NAME_BAD("pointer to offset 11 (header)", 0, 0xc0, 0x0b),
+	NAME_BAD("pointer into header after a label", 0, 1, 'a', 0xc0, 0x05),
 	NAME_BAD("pointer far out of range", 2, 0x00, 0x00, 0xff, 0xff),
-	NAME_BAD("pointer past end", 2, 0x00, 0x00, 0xc0, 0x10),
+	NAME_BAD("pointer past end", 2, 0x00, 0x00, P(16)),
 	NAME_BAD("label type 0x40", 0, 0x40, 'a', 0),
 	NAME_BAD("label type 0x41 (EDNS0 bitstring)", 0, 0x41, 0, 0),
 	NAME_BAD("label type 0x80", 0, 0x80, 'a', 0),
 	NAME_BAD("label type 0xbf", 0, 0xbf, 0),
-	NAME_BAD("0x40 after pointer", 2, 0x40, 0, 0xc0, 0x00),
+	NAME_BAD("0x40 after pointer", 2, 0x40, 0, P(0)),
 	/* 64 = 0x40: a label one byte too long */
 	NAME_BAD("64-byte label", 0, 64,
 	    'a','a','a','a','a','a','a','a','a','a','a','a','a','a',
@@ -288,23 +300,28 @@ ParameterizedTestParameters(wire_name, read)
 ParameterizedTest(size_t *ip, wire_name, read)
 {
 	struct wire	w;
-	uint8_t		out[DNS_MAX_NAME];
+	uint8_t		buf[DNS_HDR_LEN + 512], out[DNS_MAX_NAME];
 	size_t		olen = 999;
 	bool		ok;
 	const struct name_case *c = &name_cases[*ip];
 
-	wire_init(&w, c->buf, c->len);
-	w.pos = c->start;
+	cr_assert_leq(c->len, sizeof(buf) - DNS_HDR_LEN);
+	memset(buf, 0, DNS_HDR_LEN);
+	memcpy(buf + DNS_HDR_LEN, c->buf, c->len);
+	wire_init(&w, buf, DNS_HDR_LEN + c->len);
+	w.pos = DNS_HDR_LEN + c->start;
 	ok = wire_read_name(&w, out, &olen);
 	cr_assert_eq(ok, c->ok, "%s: got %d", c->what, ok);
 	if (!c->ok) {
-		cr_assert_eq(w.pos, c->start, "%s: cursor moved", c->what);
+		cr_assert_eq(w.pos, DNS_HDR_LEN + c->start, "%s: cursor moved",
+		    c->what);
 		cr_assert_eq(olen, 999, "%s: outlen set", c->what);
 		return;
 	}
 	cr_assert_eq(olen, c->want_len + 1, "%s: len %zu", c->what, olen);
 	cr_assert_arr_eq(out, c->want, c->want_len + 1, "%s: name", c->what);
-	cr_assert_eq(w.pos, c->end, "%s: end %zu", c->what, w.pos);
+	cr_assert_eq(w.pos, DNS_HDR_LEN + c->end, "%s: end %zu", c->what,
+	    w.pos);
 	cr_assert_eq(wire_name_len(out, olen), olen, "%s: result valid",
 	    c->what);
 }
@@ -354,9 +371,10 @@ Test(wire_name, length_limit_uncompressed)
 Test(wire_name, length_limit_through_pointers)
 {
 	/*
-	 * 0:   labels 63 63 61 + root = 191 bytes
-	 * 191: 63-byte label + pointer to 0 -> 64 + 191 = 255: ok
-	 * 257: 62-byte and 1-byte labels + pointer to 0 -> 256: bad
+	 * 0:   a header of zeros
+	 * 12:  labels 63 63 61 + root = 191 bytes
+	 * 203: 63-byte label + pointer to 12 -> 64 + 191 = 255: ok
+	 * 269: 62-byte and 1-byte labels + pointer to 12 -> 256: bad
 	 */
 	static const unsigned base[] = { 63, 63, 61 };
 	static const unsigned one63[] = { 63 };
@@ -365,17 +383,18 @@ Test(wire_name, length_limit_through_pointers)
 	size_t		end, a, b, olen;
 	struct wire	w;
 
-	end = put_labels(buf, 0, base, 3);
+	memset(buf, 0, DNS_HDR_LEN);
+	end = put_labels(buf, DNS_HDR_LEN, base, 3);
 	buf[end++] = 0;
-	cr_assert_eq(end, 191);
+	cr_assert_eq(end, DNS_HDR_LEN + 191);
 	a = end;
 	end = put_labels(buf, a, one63, 1);
 	buf[end++] = 0xc0;
-	buf[end++] = 0x00;
+	buf[end++] = DNS_HDR_LEN;
 	b = end;
 	end = put_labels(buf, b, two, 2);
 	buf[end++] = 0xc0;
-	buf[end++] = 0x00;
+	buf[end++] = DNS_HDR_LEN;
 
 	wire_init(&w, buf, end);
 	w.pos = a;
@@ -383,7 +402,7 @@ Test(wire_name, length_limit_through_pointers)
 	cr_assert_eq(olen, 255);
 	cr_assert_eq(w.pos, b);
 	cr_assert_arr_eq(out, buf + a, 64);
-	cr_assert_arr_eq(out + 64, buf, 191);
+	cr_assert_arr_eq(out + 64, buf + DNS_HDR_LEN, 191);
 
 	w.pos = b;
 	cr_assert_eq(b + 63 + 2 + 2, end);
@@ -392,18 +411,18 @@ Test(wire_name, length_limit_through_pointers)
 }
 
 /*
- * buf: root at 0, then k pointers, each to the one before.  Reading the
- * last one follows k pointers.
+ * buf: a header of zeros, the root at 12, then k pointers, each to the
+ * one before.  Reading the last one follows k pointers.
  */
 static size_t
 pointer_chain(uint8_t *buf, unsigned k)
 {
-	size_t		off = 1;
+	size_t		off = DNS_HDR_LEN + 1;
 	unsigned	i;
 
-	buf[0] = 0;
+	memset(buf, 0, DNS_HDR_LEN + 1);
 	for (i = 0; i < k; i++) {
-		size_t	target = i == 0 ? 0 : off - 2;
+		size_t	target = i == 0 ? DNS_HDR_LEN : off - 2;
 
 		buf[off] = (uint8_t)(0xc0 | (target >> 8));
 		buf[off + 1] = (uint8_t)target;
@@ -414,7 +433,8 @@ pointer_chain(uint8_t *buf, unsigned k)
 
 Test(wire_name, hop_cap)
 {
-	uint8_t		buf[1 + 2 * (DNS_MAX_PTR_HOPS + 1)], out[DNS_MAX_NAME];
+	uint8_t		buf[DNS_HDR_LEN + 1 + 2 * (DNS_MAX_PTR_HOPS + 1)];
+	uint8_t		out[DNS_MAX_NAME];
 	size_t		end, olen;
 	struct wire	w;
 
@@ -427,6 +447,7 @@ Test(wire_name, hop_cap)
 	cr_assert_eq(w.pos, end);
 
 	end = pointer_chain(buf, DNS_MAX_PTR_HOPS + 1);
+	cr_assert_eq(end, sizeof(buf));
 	wire_init(&w, buf, end);
 	w.pos = end - 2;
 	cr_assert_not(wire_read_name(&w, out, &olen), "65 hops are not");
@@ -456,9 +477,10 @@ Test(wire_name, read_continues_after_name)
 {
 	/* name, then TYPE and CLASS: the cursor lands on TYPE */
 	static const uint8_t pkt[] = {
-		N_EXAMPLE_COM,			/* 0 */
-		0xc0, 0x00,			/* 13: pointer */
-		0x00, 0x1c, 0x00, 0x01,		/* 15: AAAA IN */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0: header */
+		N_EXAMPLE_COM,			/* 12 */
+		0xc0, 0x0c,			/* 25: pointer */
+		0x00, 0x1c, 0x00, 0x01,		/* 27: AAAA IN */
 	};
 	struct wire	w;
 	uint8_t		out[DNS_MAX_NAME];
@@ -466,8 +488,9 @@ Test(wire_name, read_continues_after_name)
 	uint16_t	t, c;
 
 	wire_init(&w, pkt, sizeof(pkt));
-	w.pos = 13;
+	w.pos = 25;
 	cr_assert(wire_read_name(&w, out, &olen));
+	cr_assert_eq(w.pos, 27);
 	cr_assert(wire_read_u16(&w, &t));
 	cr_assert(wire_read_u16(&w, &c));
 	cr_assert_eq(t, 28);

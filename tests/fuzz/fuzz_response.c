@@ -1,0 +1,123 @@
+/*
+ * fuzz_response.c: libFuzzer entry point for what an upstream can send.
+ *
+ * Parses the input as a response, walks every RR, copies each into a new
+ * message (decompressing RDATA names), and relays it to a client whose
+ * question differs only in letter case, into buffers of several sizes.
+ * Every message built must parse back; broken invariants abort().
+ *
+ *   clang -g -fsanitize=fuzzer,address,undefined -Isrc \
+ *	tests/fuzz/fuzz_response.c src/wire.c src/msg.c -o fuzz_response
+ *   ./fuzz_response tests/fuzz/corpus/response
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "wire.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+
+/*
+ * The client's query: the response's question with the letter case of
+ * every ASCII letter flipped, and EDNS with the given UDP size (0: none).
+ */
+static void
+client_query(const struct msg_info *ri, uint16_t udp, struct msg_info *qi)
+{
+	size_t	i;
+
+	memset(qi, 0, sizeof(*qi));
+	qi->id = 0x4321;
+	qi->has_question = true;
+	qi->q = ri->q;
+	for (i = 0; i < qi->q.name_len; i++) {
+		uint8_t	c = qi->q.name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			qi->q.name[i] = c ^ 0x20;
+	}
+	qi->edns = udp != 0;
+	qi->edns_udp = udp;
+	qi->ede = -1;
+}
+
+/*
+ * Relay into cap bytes for a client limit of max; whatever comes out
+ * must fit and parse, with the client's ID and question.
+ */
+static void
+relay(const uint8_t *data, size_t size, const struct msg_info *ri,
+    const struct msg_info *qi, size_t max, size_t cap)
+{
+	static uint8_t	out[DNS_MAX_UDP];
+	struct msg_info	back;
+	size_t		n;
+
+	n = msg_relay(data, size, ri, qi, max, out, cap);
+	CHECK(n <= cap);
+	if (n == 0)
+		return;
+	CHECK(n <= max);
+	CHECK(msg_parse_response(out, n, &back));
+	CHECK(back.id == qi->id);
+	CHECK(msg_question_equal(&back.q, &qi->q));
+	CHECK(back.edns == ri->edns || n < size);
+	if (n < size)
+		CHECK((back.flags & DNS_FLAG_TC) && back.ancount == 0 &&
+		    back.nscount == 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t		out[DNS_MAX_UDP];
+	struct msg_info		ri, qi, back;
+	struct msg_iter		it;
+	struct msg_rr		rr;
+	struct msg_builder	mb;
+	size_t			n;
+	unsigned		count;
+	int			r;
+
+	if (!msg_parse_response(data, size, &ri)) {
+		/* the iterator must cope with whatever the parser left */
+		msg_iter_init(&it, data, size, &ri);
+		while (msg_iter_next(&it, &rr) == 1)
+			CHECK(rr.rdata_off + rr.rdlen <= size);
+		return 0;
+	}
+
+	/* copy every RR but the OPT; the result must parse */
+	msg_build_init(&mb, out, sizeof(out), ri.id, ri.flags);
+	msg_build_question(&mb, &ri.q);
+	msg_iter_init(&it, data, size, &ri);
+	count = 0;
+	while ((r = msg_iter_next(&it, &rr)) == 1) {
+		CHECK(rr.rdata_off <= size && size - rr.rdata_off >= rr.rdlen);
+		msg_build_copy_rr(&mb, rr.section, data, size, &rr, 42);
+		if (rr.type != DNS_TYPE_OPT)
+			count++;
+	}
+	CHECK(r == 0);
+	n = msg_build_finish(&mb);
+	if (n > 0) {
+		CHECK(msg_parse_response(out, n, &back));
+		CHECK(back.ancount + back.nscount + back.arcount == count);
+		CHECK(!back.edns);
+	}
+
+	client_query(&ri, 0, &qi);
+	relay(data, size, &ri, &qi, msg_client_udp_max(&qi), sizeof(out));
+	relay(data, size, &ri, &qi, 65535, sizeof(out));
+	client_query(&ri, 1232, &qi);
+	relay(data, size, &ri, &qi, msg_client_udp_max(&qi), sizeof(out));
+	relay(data, size, &ri, &qi, DNS_UDP_PLAIN, DNS_UDP_PLAIN);
+	relay(data, size, &ri, &qi, DNS_UDP_PLAIN, ri.question_end);
+	relay(data, size, &ri, &qi, DNS_UDP_PLAIN, size > 0 ? size - 1 : 0);
+	return 0;
+}
