@@ -48,6 +48,12 @@ struct query {
 	const char	*action;	/* for the query log */
 	ev_tstamp	 start;
 	struct upstream_xfer x;
+	/* parallel = yes: the A query sent beside the AAAA query. */
+	enum { PA_NONE, PA_PENDING, PA_DONE, PA_FAILED } pa;
+	struct upstream_xfer xa;
+	uint8_t		*abuf;		/* its answer, once in */
+	size_t		 alen;
+	struct msg_info	 ani;
 };
 
 /* Answers are built here; one worker thread runs one loop. */
@@ -132,6 +138,7 @@ query_free(struct query *q)
 	struct proxy	*px = q->px;
 
 	upstream_cancel(&q->x);
+	upstream_cancel(&q->xa);
 	if (q->prev != NULL)
 		q->prev->next = q->next;
 	else
@@ -143,6 +150,7 @@ query_free(struct query *q)
 	q->r->release(q->r);
 	cfgref_put(q->cfg);
 	free(q->aaaa);
+	free(q->abuf);
 	free(q->qpkt);
 	free(q);
 	if (px->stopping && px->ninflight == 0)
@@ -188,8 +196,8 @@ static void	query_done(struct upstream_xfer *x, const uint8_t *resp,
  * Over TCP when the client came over TCP or when tcp is set.
  */
 static int
-query_ask(struct query *q, const uint8_t *name, size_t name_len,
-    uint16_t qtype, bool tcp)
+query_ask_on(struct query *q, struct upstream_xfer *x, upstream_done_fn done,
+    const uint8_t *name, size_t name_len, uint16_t qtype, bool tcp)
 {
 	uint8_t	 pkt[DNS_HDR_LEN + DNS_MAX_NAME + 4 + 1024];
 	size_t	 n, optlen = q->qi.edns ? q->qi.opt_len : 0;
@@ -201,8 +209,15 @@ query_ask(struct query *q, const uint8_t *name, size_t name_len,
 	    DNS_CLASS_IN, optlen ? q->qpkt + q->qi.opt_off : NULL, optlen);
 	if (n == 0)
 		return -1;
-	return upstream_start(&q->x, q->px->loop, &q->cfg->c, &q->px->stats,
-	    tcp || q->r->tcp, pkt, n, query_done);
+	return upstream_start(x, q->px->loop, &q->cfg->c, &q->px->stats,
+	    tcp || q->r->tcp, pkt, n, done);
+}
+
+static int
+query_ask(struct query *q, const uint8_t *name, size_t name_len,
+    uint16_t qtype, bool tcp)
+{
+	return query_ask_on(q, &q->x, query_done, name, name_len, qtype, tcp);
 }
 
 /* Relay an upstream answer unchanged but for ID, question case and size. */
@@ -221,6 +236,9 @@ query_relay(struct query *q, const uint8_t *resp, size_t len,
 	query_respond(q, outbuf, n);
 }
 
+static void	query_a_done(struct query *q, const uint8_t *resp, size_t len,
+		    const struct msg_info *ri);
+
 /* Send the follow-up A query for the end of the chain (RFC 6147 5.1.6). */
 static void
 query_need_a(struct query *q, const uint8_t *resp, size_t len,
@@ -236,6 +254,22 @@ query_need_a(struct query *q, const uint8_t *resp, size_t len,
 		q->ai = *ri;
 	}
 	q->state = QUERY_WAIT_A;
+	/*
+	 * RFC 6147 5.1.8, parallel = yes: the A query for the question name
+	 * is already out.  It serves when no CNAME chain moved the target.
+	 */
+	if (q->pa != PA_NONE && wire_name_equal(target, target_len,
+	    q->qi.q.name, q->qi.q.name_len)) {
+		if (q->pa == PA_DONE)
+			query_a_done(q, q->abuf, q->alen, &q->ani);
+		else if (q->pa == PA_FAILED) {
+			q->action = "timeout";
+			query_servfail(q);
+		}
+		return;		/* PA_PENDING: query_pa_done goes on */
+	}
+	upstream_cancel(&q->xa);
+	q->pa = PA_NONE;
 	if (query_ask(q, target, target_len, DNS_TYPE_A, false) < 0)
 		query_servfail(q);
 }
@@ -368,6 +402,48 @@ query_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 	}
 }
 
+/*
+ * The parallel A query ended.  Before the AAAA answer decided anything,
+ * keep the result; once the query waits for it, go on with synthesis.
+ */
+static void
+query_pa_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
+    const struct msg_info *ri)
+{
+	struct query	*q = container_of(x, struct query, xa);
+
+	if (resp != NULL && (ri->flags & DNS_FLAG_TC) && !x->tcp) {
+		/* Truncated: leave it to the sequential path over TCP. */
+		q->pa = PA_NONE;
+		if (q->state == QUERY_WAIT_A &&
+		    query_ask(q, q->qi.q.name, q->qi.q.name_len, DNS_TYPE_A,
+		    true) < 0)
+			query_servfail(q);
+		return;
+	}
+	if (q->state == QUERY_WAIT_A) {
+		q->pa = resp != NULL ? PA_DONE : PA_FAILED;
+		if (resp == NULL) {
+			q->action = "timeout";
+			query_servfail(q);
+		} else
+			query_a_done(q, resp, len, ri);
+		return;
+	}
+	if (resp == NULL) {
+		q->pa = PA_FAILED;
+		return;
+	}
+	if ((q->abuf = malloc(len)) == NULL) {
+		q->pa = PA_FAILED;
+		return;
+	}
+	memcpy(q->abuf, resp, len);
+	q->alen = len;
+	q->ani = *ri;
+	q->pa = PA_DONE;
+}
+
 /* Answer at once without a query object (errors, REFUSED, local data). */
 static void
 query_answer_now(struct proxy *px, struct responder *r,
@@ -494,6 +570,7 @@ query_handle(struct proxy *px, struct responder *r,
 	q->action = "forwarded";
 	q->start = ev_now(px->loop);
 	q->x.fd = -1;
+	q->xa.fd = -1;
 	q->next = px->queries;
 	if (px->queries != NULL)
 		px->queries->prev = q;
@@ -513,6 +590,15 @@ query_handle(struct proxy *px, struct responder *r,
 		return;
 	}
 	if (upstream_start(&q->x, px->loop, &q->cfg->c, &px->stats, r->tcp,
-	    q->qpkt, q->qlen, query_done) < 0)
+	    q->qpkt, q->qlen, query_done) < 0) {
 		query_servfail(q);
+		return;
+	}
+	/* RFC 6147 5.1.8: the A query may go out with the AAAA query. */
+	if (dns64 && qi.q.qtype == DNS_TYPE_AAAA && sec->parallel) {
+		q->pa = PA_PENDING;
+		if (query_ask_on(q, &q->xa, query_pa_done, qi.q.name,
+		    qi.q.name_len, DNS_TYPE_A, false) < 0)
+			q->pa = PA_FAILED;
+	}
 }
