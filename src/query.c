@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "dns64.h"
 #include "log.h"
 #include "query.h"
@@ -157,11 +158,29 @@ query_free(struct query *q)
 		ev_break(px->loop, EVBREAK_ALL);
 }
 
+/* The cache key's section: the index of the client's [dns64] section. */
+static int
+query_section_index(const struct config *c, const struct dns64_section *sec)
+{
+	return sec == NULL ? -1 : (int)(sec - c->sections);
+}
+
 /* Send the answer, count and log it, free the query: always the end. */
 static void
 query_respond(struct query *q, const uint8_t *pkt, size_t len)
 {
 	int	 rcode = len >= DNS_HDR_LEN ? (pkt[3] & 0x0f) : -1;
+
+	/* Only under the configuration the cache was filled with. */
+	if (q->px->cache != NULL && q->cfg == q->px->cfg &&
+	    (rcode == DNS_RCODE_NOERROR || rcode == DNS_RCODE_NXDOMAIN)) {
+		struct cache_key k;
+
+		cache_key_make(&k, &q->qi, query_section_index(&q->cfg->c,
+		    q->sec));
+		cache_store(q->px->cache, &k, pkt, len,
+		    (uint32_t)ev_now(q->px->loop));
+	}
 
 	q->r->respond(q->r, (const struct sockaddr *)&q->client, pkt, len);
 	if (rcode >= 0)
@@ -534,6 +553,22 @@ query_handle(struct proxy *px, struct responder *r,
 	if (qi.edns && (qi.edns_flags & EDNS_FLAG_DO) &&
 	    (qi.flags & DNS_FLAG_CD))
 		dns64 = false;
+
+	if (px->cache != NULL) {
+		struct cache_key k;
+
+		cache_key_make(&k, &qi, query_section_index(cfg, sec));
+		n = cache_lookup(px->cache, &k, &qi,
+		    (uint32_t)ev_now(px->loop), r->tcp ? DNS_MAX_UDP :
+		    msg_client_udp_max(&qi), outbuf, sizeof(outbuf));
+		if (n > 0) {
+			px->stats.cache_hits++;
+			query_answer_now(px, r, client, &qi, outbuf, n,
+			    "cached");
+			return;
+		}
+		px->stats.cache_misses++;
+	}
 
 	if (px->ninflight >= px->max_inflight) {
 		static __thread ev_tstamp last;

@@ -46,6 +46,7 @@ struct proxy {
 	unsigned	 max_tcp;
 	bool		 stopping;
 	struct stats	 stats;
+	struct cache	*cache;		/* NULL: [cache] entries = 0 */
 	ev_timer	 stop_timer;	/* bounds the drain on shutdown */
 };
 

@@ -108,6 +108,8 @@ stats_sum(struct stats *out, const struct stats *in, size_t n)
 		out->synth_aaaa += s->synth_aaaa;
 		out->synth_ptr += s->synth_ptr;
 		out->local_answers += s->local_answers;
+		out->cache_hits += s->cache_hits;
+		out->cache_misses += s->cache_misses;
 		out->upstream_queries += s->upstream_queries;
 		out->upstream_timeouts += s->upstream_timeouts;
 		out->failovers += s->failovers;
@@ -231,6 +233,10 @@ stats_format_prometheus(const struct stats *s, char *buf, size_t cap)
 	counter(&t, "local_answers_total",
 	    "Answers given locally (ipv4only.arpa, RFC 8880).",
 	    s->local_answers);
+	family(&t, "cache_lookups_total", "counter",
+	    "Look-ups in the answer cache ([cache] entries), by result.");
+	sample(&t, "cache_lookups_total", "result", "hit", s->cache_hits);
+	sample(&t, "cache_lookups_total", "result", "miss", s->cache_misses);
 	counter(&t, "upstream_queries_total",
 	    "Query attempts sent to upstream resolvers.",
 	    s->upstream_queries);

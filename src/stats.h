@@ -35,6 +35,8 @@ struct stats {
 	uint64_t	synth_aaaa;
 	uint64_t	synth_ptr;
 	uint64_t	local_answers;
+	uint64_t	cache_hits;
+	uint64_t	cache_misses;
 	uint64_t	upstream_queries;	/* attempts sent */
 	uint64_t	upstream_timeouts;
 	uint64_t	failovers;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "log.h"
 #include "worker.h"
 
@@ -27,6 +28,9 @@ worker_init(struct worker *w, unsigned index, const struct config *c,
 	if (w->px.loop == NULL)
 		return -1;
 	if ((w->px.cfg = cfgref_new(c)) == NULL)
+		return -1;
+	if (c->cache_entries > 0 &&
+	    (w->px.cache = cache_new(c->cache_entries)) == NULL)
 		return -1;
 	w->px.max_inflight = max_inflight;
 	w->px.max_tcp = max_tcp;
@@ -131,6 +135,15 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 	pthread_mutex_unlock(&w->lock);
 
 	if (cfg != NULL) {
+		/* Sections may have moved: the cache starts afresh. */
+		if (cfg->c.cache_entries != w->px.cfg->c.cache_entries) {
+			cache_free(w->px.cache);
+			w->px.cache = cfg->c.cache_entries > 0 ?
+			    cache_new(cfg->c.cache_entries) : NULL;
+			if (cfg->c.cache_entries > 0 && w->px.cache == NULL)
+				log_warnx("reload: no memory for the cache");
+		} else
+			cache_flush(w->px.cache);
 		cfgref_put(w->px.cfg);
 		w->px.cfg = cfg;
 	}
@@ -197,6 +210,7 @@ worker_finish(struct worker *w)
 	}
 	cfgref_put(w->mb_cfg);
 	cfgref_put(w->px.cfg);
+	cache_free(w->px.cache);
 	ev_async_stop(w->px.loop, &w->wake);
 	if (w->index != 0)
 		ev_loop_destroy(w->px.loop);
