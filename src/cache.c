@@ -10,6 +10,7 @@
 #define CACHE_BIT_DO	0x01
 #define CACHE_BIT_CD	0x02
 #define CACHE_BIT_EDNS	0x04
+#define CACHE_BIT_RD	0x08
 
 struct cache_entry {
 	struct cache_entry *hnext;		/* hash chain */
@@ -60,6 +61,13 @@ cache_key_make(struct cache_key *k, const struct msg_info *qi, int section)
 	}
 	if (qi->flags & DNS_FLAG_CD)
 		k->bits |= CACHE_BIT_CD;
+	/*
+	 * RD too: an answer to a query without it may be partial (only what
+	 * the resolver had), and RD is copied into the answer (RFC 1035
+	 * 4.1.1), so neither may go to a client that set it, nor back.
+	 */
+	if (qi->flags & DNS_FLAG_RD)
+		k->bits |= CACHE_BIT_RD;
 }
 
 /* FNV-1a over everything the key compares. */
@@ -204,7 +212,7 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *pkt,
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
 	uint16_t	 offs[CACHE_MAX_RRS];
-	uint32_t	 ttl = CACHE_MAX_TTL, soa_ttl = 0, hash;
+	uint32_t	 ttl = CACHE_MAX_TTL, hash;
 	size_t		 nttl = 0;
 	bool		 negative, have_soa = false;
 	int		 rcode, r;
@@ -228,24 +236,29 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *pkt,
 			continue;
 		if (rr.ttl < ttl)
 			ttl = rr.ttl;
-		if (negative && rr.section == DNS_SECTION_AUTHORITY &&
+		/*
+		 * RFC 2308 5: a negative answer lives min(SOA TTL, MINIMUM)
+		 * (the SOA's TTL is taken above), and so does one at the end
+		 * of a CNAME chain (section 2.2: NOERROR or NXDOMAIN with the
+		 * chain in the answer section), where the chain's TTLs count
+		 * too.
+		 */
+		if (rr.section == DNS_SECTION_AUTHORITY &&
 		    rr.type == DNS_TYPE_SOA) {
 			uint32_t min;
 
 			if (!soa_minimum(pkt, len, &rr, &min))
 				return false;
-			soa_ttl = rr.ttl < min ? rr.ttl : min;
+			if (min < ttl)
+				ttl = min;
 			have_soa = true;
 		}
 	}
 	if (r < 0)
 		return false;
-	if (negative) {
-		/* RFC 2308 5: no SOA, no negative caching. */
-		if (!have_soa)
-			return false;
-		ttl = soa_ttl;
-	}
+	/* RFC 2308 5: no SOA, no negative caching. */
+	if (negative && !have_soa)
+		return false;
 	if (ttl > CACHE_MAX_TTL)
 		ttl = CACHE_MAX_TTL;
 	if (ttl == 0)

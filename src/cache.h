@@ -2,8 +2,8 @@
  * cache.h: an optional cache of final answers ([cache] entries), one per
  * worker, so no lock is ever taken.
  *
- * Keyed on the question (name case-folded, type, class), the client's DO
- * and CD bits, whether it sent EDNS, and the [dns64] section that served
+ * Keyed on the question (name case-folded, type, class), the client's DO,
+ * CD and RD bits, whether it sent EDNS, and the [dns64] section that served
  * it: a synthesized answer is only ever given to clients of the same
  * section.  TTLs count down on the way out; negative answers are kept as
  * RFC 2308 section 5 says (the SOA's TTL and MINIMUM, the smaller); least
@@ -28,7 +28,7 @@ struct cache_key {
 	uint16_t	qtype;
 	uint16_t	qclass;
 	uint16_t	section;	/* [dns64] section index + 1; 0: none */
-	uint8_t		bits;		/* DO, CD, EDNS present */
+	uint8_t		bits;		/* DO, CD, RD, EDNS present */
 };
 
 struct cache;
@@ -46,9 +46,11 @@ size_t		 cache_count(const struct cache *c);
 /*
  * Keep a final answer pkt[0..len) for key k at time now (seconds).  Only
  * NOERROR and NXDOMAIN answers without TC are kept, for the smallest TTL
- * of their answer and authority records; a negative answer (NXDOMAIN, or
- * NOERROR without answer records) for min(SOA TTL, SOA MINIMUM) and not at
- * all without an SOA.  Returns true if it was kept.
+ * of their answer and authority records, and no longer than the MINIMUM
+ * of an SOA in the authority section: a negative answer (NXDOMAIN, or
+ * NOERROR without answer records, or either at the end of a CNAME chain)
+ * for min(SOA TTL, SOA MINIMUM, the chain's TTLs), and a negative answer
+ * without an SOA not at all.  Returns true if it was kept.
  */
 bool	cache_store(struct cache *c, const struct cache_key *k,
 	    const uint8_t *pkt, size_t len, uint32_t now);

@@ -756,9 +756,10 @@ a_answer_empty(const struct msg_info *qi, const uint8_t *a, size_t a_len,
  * (the A answer's without one) with AD cleared (RFC 6147 5.5: we do not
  * validate) and RCODE NOERROR; TC of the A answer is kept so the client
  * retries over TCP.  The answer section holds the CNAME/DNAME records of
- * the AAAA answer, those of the A answer that it does not already hold,
- * then the synthesized AAAA (5.1.5, 5.1.7); authority and additional are
- * the A answer's (5.3.2, 5.4).
+ * the AAAA answer, those of the A answer that it does not already hold
+ * (of the first 2 * DNS64_MAX_CHAIN in the A answer), then the
+ * synthesized AAAA (5.1.5, 5.1.7); authority and additional are the A
+ * answer's (5.3.2, 5.4).
  */
 size_t
 dns64_synthesize(const struct dns64_section *s,
@@ -772,7 +773,7 @@ dns64_synthesize(const struct dns64_section *s,
 	struct msg_rr	 rr;
 	struct opt_spec	 opt = our_opt(qi, EDE_SYNTHESIZED);
 	uint8_t		 end[DNS_MAX_NAME];
-	size_t		 elen, lim = limit(max, cap);
+	size_t		 elen, lim = limit(max, cap), nchain;
 	uint32_t	 negttl;
 	uint16_t	 flags;
 
@@ -818,11 +819,17 @@ dns64_synthesize(const struct dns64_section *s,
 				msg_build_copy_rr(&mb, DNS_SECTION_ANSWER,
 				    aaaa, aaaa_len, &rr, rr.ttl);
 	}
+	/* Of the A answer's, the first 2 * DNS64_MAX_CHAIN (a DNAME and
+	 * its CNAME per hop chain_end() follows): each costs a walk of the
+	 * AAAA answer, and thousands of them would stall the worker. */
+	nchain = 0;
 	msg_iter_init(&it, a, a_len, ani);
 	while (msg_iter_next(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER) {
 		if (rr.type != DNS_TYPE_CNAME && rr.type != DNS_TYPE_DNAME)
 			continue;
+		if (++nchain > 2 * DNS64_MAX_CHAIN)
+			break;
 		if (aaaa != NULL && has_answer_rr(aaaa, aaaa_len, ai,
 		    rr.name, rr.name_len, rr.type))
 			continue;

@@ -404,8 +404,15 @@ class Suite:
         sys.stdout.reconfigure(line_buffering=True)
 
     def require_binary(self):
+        """The program under test must exist: its absence is a failure,
+        not a skip."""
         if not self.binary or not os.access(self.binary, os.X_OK):
-            self.skip("DNS64PROXY not set or not executable: %r" % self.binary)
+            self.fail("binary", "DNS64PROXY not set or not executable: %r"
+                      % self.binary)
+            self.cleanup()
+            print("%s: %d passed, %d failed" % (self.prefix, self.passed,
+                                                self.failed))
+            sys.exit(1)
 
     def skip(self, why):
         print("SKIP: %s" % why)

@@ -9,13 +9,15 @@ import signal
 import socket
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.environ.get("E2E_DIR")
                 or os.path.dirname(os.path.abspath(__file__)))
 
 from dnstest import (Suite, Proxy, ask, check, eq, free_port,  # noqa: E402
-                     run_cmd)
+                     run_cmd, CheckFailed)
 
 VERSION = "0.1.0"
 
@@ -214,6 +216,20 @@ level = loud
               "the WKP must not map 192.0.2.33 (not global): %r" % text)
     suite.case("check_verbose_prints_mappings", check_verbose)
 
+    def long_line():
+        # inih as Debian builds it cuts lines at about 200 bytes
+        nets = ["10.%d.0.0/16" % i for i in range(60)]
+        path = write("long.conf", "[server]\nlisten = 127.0.0.1:%d\n"
+                     "upstream = 127.0.0.1:%d\nallow = %s\n\n[dns64]\n"
+                     "prefix = 64:ff9b::/96\n" % (port, uport, " ".join(nets)))
+        rc, out, err = run_cmd([B, "-t", "-v", "-c", path])
+        eq(rc, 0, "exit status for a %d-byte line (stderr %r)" % (
+            len(" ".join(nets)) + 8, err))
+        text = out + err
+        for net in (nets[0], nets[30], nets[-1]):
+            check(net in text, "%s lost from a long line" % net)
+    suite.case("long_list_line", long_line)
+
     def port_in_use():
         p = free_port(False)
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -252,9 +268,11 @@ level = loud
     suite.case("upstream_equal_to_listen_exit_1", upstream_is_listen)
 
     # -- signals on a running proxy --------------------------------------
+    sport = free_port(False)
     conf1 = ("[server]\nlisten = {listen}\nupstream = 127.0.0.1:%d\n"
              "timeout = 300\nattempts = 1\nworkers = 2\n\n[dns64]\n"
-             "prefix = 64:ff9b::/96\n" % uport)
+             "prefix = 64:ff9b::/96\n\n[stats]\nlisten = 127.0.0.1:%d\n"
+             % (uport, sport))
     p = Proxy(suite, conf1, name="signals")
     p.start()
 
@@ -265,6 +283,29 @@ level = loud
         eq(v4only_aaaa(), ["64:ff9b::c000:aa", "64:ff9b::c000:ab"],
            "ipv4only.arpa AAAA")
     suite.case("running_workers_2", running)
+
+    def metrics():
+        url = "http://127.0.0.1:%d/metrics" % sport
+        # no HTTP proxy from the environment for loopback
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=3) as resp:
+            eq(resp.status, 200, "HTTP status of /metrics")
+            body = resp.read().decode("utf-8", "replace")
+        samples = [x for x in body.splitlines()
+                   if x and not x.startswith("#")]
+        check(samples, "no samples in /metrics: %r" % body[:300])
+        bad = [x for x in samples if not re.match(
+            r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+(Inf|NaN)?$",
+            x)]
+        eq(bad, [], "lines not in the Prometheus text format")
+        check(any(float(x.rsplit(" ", 1)[1]) > 0 for x in samples),
+              "every counter is zero after queries: %r" % body[:300])
+        try:
+            opener.open("http://127.0.0.1:%d/nothing" % sport, timeout=3)
+            raise CheckFailed("/nothing answered 200")
+        except urllib.error.HTTPError as e:
+            eq(e.code, 404, "HTTP status of /nothing")
+    suite.case("stats_metrics", metrics)
 
     def reload_good():
         p.write_conf(conf1.replace("64:ff9b::/96", "2001:db8:64::/96")

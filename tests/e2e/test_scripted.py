@@ -241,6 +241,16 @@ def script(up):
         return (struct.pack("!HHHHHH", q.id, 0x8180, 1, 5, 0, 0)
                 + b"\x07garbage\x07example\x04test" + b"\xff" * 7)
     S("garbage-up.example.test", "A", Rule(func=garbage))
+    # options: parallel, synthall, mapped, cache
+    for name in ("par-v4.example.test", "cache-v4.example.test",
+                 "cache-sec.example.test"):
+        v4only(name)
+    S("par-slow.example.test", "AAAA", SILENT)
+    S("par-slow.example.test", "A", answer_rule(
+        "par-slow.example.test. 3600 A %s" % V4))
+    S("cache-a.example.test", "A", answer_rule(
+        "cache-a.example.test. 60 A 192.0.2.7"))
+    S("cache-nx.example.test", "A", nxdomain(soa_ttl=60, minimum=60))
     # 9. clients
     S("refused-client.example.test", "A", answer_rule(
         "refused-client.example.test. 60 A 1.2.3.4"))
@@ -1130,6 +1140,97 @@ def main(suite):
                             "127.0.0.0/8\n\n[dns64 two]\nprefix = "
                             "2001:db8:64::/96\nclients = 127.0.0.2/32\n"),
           "sections")
+
+    def block_par(p):
+        def parallel():
+            r = ask(p.port, "par-v4.example.test", "AAAA")
+            expect_synth(r, "par-v4.example.test", [V4_WKP], ttl=120)
+            r = ask(p.port, "dual.example.test", "AAAA")
+            eq(r.addrs(), ["2001:db8::1"], "real AAAA (no synthesis)")
+            r = ask(p.port, "nx.example.test", "AAAA")
+            eq(r.rcode, NXDOMAIN, "rcode")
+            eq(r.rrs("answer"), [], "answer")
+            r = ask(p.port, "par-slow.example.test", "AAAA", timeout=5)
+            expect_synth(r, "par-slow.example.test", [V4_WKP], ttl=600)
+            check(r.elapsed >= 0.25, "synthesized after %.2fs, before the "
+                  "AAAA query timed out" % r.elapsed)
+            a = saw(up, "par-v4.example.test", "A")
+            aaaa = saw(up, "par-v4.example.test", "AAAA")
+            check(a and aaaa, "A and AAAA not both asked")
+        suite.case("parallel_yes", parallel)
+
+    block(block_par, conf(U, "[dns64]\nprefix = 64:ff9b::/96\n"
+                             "parallel = yes\n"), "parallel")
+
+    def block_synthall(p):
+        def synthall():
+            r = ask(p.port, "dual.example.test", "AAAA")
+            check(V4_WKP in r.addrs(), "no synthesized AAAA with synthall: "
+                  "%r" % r.addrs())
+        suite.case("synthall_yes", synthall)
+
+    block(block_synthall, conf(U, "[dns64]\nprefix = 64:ff9b::/96\n"
+                                  "synthall = yes\n"), "synthall")
+
+    def block_mapped(p):
+        def mapped():
+            r = ask(p.port, "multi.example.test", "AAAA")
+            eq(r.addrs(), [V4_WKP], "only the A inside mapped (93.184/16)")
+            r = ask(p.port, "private.example.test", "AAAA")
+            eq(r.addrs(), ["64:ff9b::a01:203"],
+               "10.1.2.3: `mapped` decides alone, even under the WKP")
+        suite.case("mapped_ranges", mapped)
+
+    block(block_mapped, conf(U, "[dns64]\nprefix = 64:ff9b::/96\n"
+                                "mapped = 93.184.0.0/16 10.0.0.0/8\n"),
+          "mapped")
+
+    def block_cache(p):
+        def cache():
+            r1 = ask(p.port, "cache-a.example.test", "A")
+            r2 = ask(p.port, "CACHE-A.example.TEST", "A", qid=0x7777)
+            eq(r2.addrs("A"), ["192.0.2.7"], "cached answer")
+            eq(r2.msg.question[0].name.to_text(), "CACHE-A.example.TEST.",
+               "question of a cached answer")
+            check(r2.rrs("answer")[0][1] <= 60, "TTL grew in the cache")
+            eq(len(saw(up, "cache-a.example.test", "A")), 1,
+               "upstream queries for a cached name")
+            check(r1.rcode == r2.rcode == NOERROR, "rcode")
+            r = ask(p.port, "cache-v4.example.test", "AAAA")
+            expect_synth(r, "cache-v4.example.test", [V4_WKP])
+            r = ask(p.port, "cache-v4.example.test", "AAAA", tcp=True)
+            expect_synth(r, "cache-v4.example.test", [V4_WKP])
+            eq(len(saw(up, "cache-v4.example.test", "AAAA")), 1,
+               "upstream AAAA queries for a cached synthesized answer")
+            r = ask(p.port, "cache-v4.example.test", "AAAA", edns=1232)
+            check(29 in r.ede(), "EDE 29 lost from a cached answer")
+            for _ in range(2):
+                r = ask(p.port, "cache-nx.example.test", "A")
+                eq(r.rcode, NXDOMAIN, "rcode")
+        suite.case("cache_answers", cache)
+
+        def cache_sections():
+            r = ask(p.port, "cache-sec.example.test", "AAAA")
+            eq(r.addrs(), [V4_WKP], "AAAA for 127.0.0.1")
+            r = ask(p.port, "cache-sec.example.test", "AAAA",
+                    source="127.0.0.2")
+            eq(r.addrs(), [V4_NSP], "AAAA for 127.0.0.2 (another section: "
+               "the cache must not hand it the other prefix)")
+        suite.case("cache_per_section", cache_sections)
+
+        def cache_do_cd():
+            r = ask(p.port, "v4only.example.test", "AAAA")
+            expect_synth(r, "v4only.example.test", [V4_WKP])
+            r = ask(p.port, "v4only.example.test", "AAAA", do=True, cd=True)
+            eq(r.addrs(), [], "DO+CD query answered from a synthesized "
+               "cache entry")
+        suite.case("cache_do_cd_not_synthesized", cache_do_cd)
+
+    block(block_cache, conf(U, "[dns64]\nprefix = 64:ff9b::/96\n"
+                               "clients = 127.0.0.0/8\n\n[dns64 two]\n"
+                               "prefix = 2001:db8:64::/96\n"
+                               "clients = 127.0.0.2/32\n\n[cache]\n"
+                               "entries = 1000\n"), "cache")
 
     silent_up = ScriptedUpstream(default=SILENT).start()
     suite.cleanups.append(silent_up.stop)

@@ -449,11 +449,11 @@ Test(text, shape)
 		}
 	}
 	free(copy);
-	cr_expect_eq(nfam, 13);
+	cr_expect_eq(nfam, 14);
 	/* queries 2, by type 13, answers 11 named + rcode 13, synthesized
-	 * 2, six plain counters, dropped 2, in flight 1, histogram 13
-	 * buckets + sum + count */
-	cr_expect_eq(nsamples, 2 + 13 + 12 + 2 + 6 + 2 + 1 + 15);
+	 * 2, cache hit/miss 2, six plain counters, dropped 2, in flight 1,
+	 * histogram 13 buckets + sum + count */
+	cr_expect_eq(nsamples, 2 + 13 + 12 + 2 + 2 + 6 + 2 + 1 + 15);
 }
 
 Test(text, stable)
