@@ -4,6 +4,7 @@
 #include "acconfig.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -16,9 +17,10 @@
 #define container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
-#define UDP_BATCH	64	/* datagrams read per wakeup */
+#define UDP_BATCH	32	/* datagrams per recvmmsg() */
+#define UDP_QUERY_MAX	4096	/* larger datagrams are dropped */
 
-static __thread uint8_t	udp_rxbuf[DNS_MAX_UDP];
+static __thread uint8_t	udp_rxbuf[UDP_BATCH][UDP_QUERY_MAX];
 
 /* Open, set up and bind one socket of the given type on ss. */
 static int
@@ -75,15 +77,70 @@ listener_bind(struct listener *l, const struct sockaddr_storage *ss,
 	return 0;
 }
 
-/* UDP answers go straight back with sendto(); nothing to hold. */
+/*
+ * Send what is queued with as few sendmmsg() calls as the kernel takes.
+ * UDP is best effort: what the socket refuses now is dropped (the client
+ * retries), never kept to block later answers.
+ */
+void
+listen_udp_flush(struct listener *l)
+{
+	struct udp_out	*o = &l->out;
+	struct mmsghdr	 mm[UDP_OUT_MAX];
+	struct iovec	 iov[UDP_OUT_MAX];
+	size_t		 i, done = 0;
+	int		 n;
+
+	if (o->n == 0)
+		return;
+	for (i = 0; i < o->n; i++) {
+		iov[i].iov_base = o->slab + o->ent[i].off;
+		iov[i].iov_len = o->ent[i].len;
+		memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+		mm[i].msg_hdr.msg_name = &o->ent[i].to;
+		mm[i].msg_hdr.msg_namelen =
+		    addr_len((struct sockaddr *)&o->ent[i].to);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < o->n) {
+		n = sendmmsg(l->udp_fd, mm + done, (unsigned)(o->n - done), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* This one cannot go (EAGAIN, unreachable): skip it. */
+			log_debug("udp sendmmsg: %s", strerror(errno));
+			done++;
+			continue;
+		}
+		done += (size_t)n;
+	}
+	o->n = 0;
+	o->used = 0;
+}
+
+/* Queue a UDP answer; it leaves at the end of this loop pass. */
 static void
 udp_respond(struct responder *r, const struct sockaddr *client,
     const uint8_t *pkt, size_t len)
 {
 	struct listener	*l = container_of(r, struct listener, udp_resp);
+	struct udp_out	*o = &l->out;
 
-	if (sendto(l->udp_fd, pkt, len, 0, client, addr_len(client)) < 0)
-		log_debug("udp sendto: %s", strerror(errno));
+	if (o->slab == NULL || len > UDP_OUT_SLAB) {
+		if (sendto(l->udp_fd, pkt, len, 0, client,
+		    addr_len(client)) < 0)
+			log_debug("udp sendto: %s", strerror(errno));
+		return;
+	}
+	if (o->n == UDP_OUT_MAX || o->used + len > UDP_OUT_SLAB)
+		listen_udp_flush(l);
+	memcpy(o->slab + o->used, pkt, len);
+	o->ent[o->n].off = o->used;
+	o->ent[o->n].len = len;
+	memcpy(&o->ent[o->n].to, client, addr_len(client));
+	o->n++;
+	o->used += len;
 }
 
 static void
@@ -102,25 +159,43 @@ static void
 udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener	*l = container_of(w, struct listener, udp_io);
-	struct sockaddr_storage from;
-	socklen_t	 fromlen;
-	ssize_t		 n;
-	int		 i;
+	struct mmsghdr	 mm[UDP_BATCH];
+	struct iovec	 iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	int		 n, i, round;
 
 	(void)loop;
 	(void)revents;
-	for (i = 0; i < UDP_BATCH; i++) {
-		fromlen = sizeof(from);
-		n = recvfrom(l->udp_fd, udp_rxbuf, sizeof(udp_rxbuf), 0,
-		    (struct sockaddr *)&from, &fromlen);
+	/* Bounded: a flood cannot hold the loop. */
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = udp_rxbuf[i];
+			iov[i].iov_len = sizeof(udp_rxbuf[i]);
+			memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(l->udp_fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				log_debug("udp recvfrom: %s", strerror(errno));
+				log_debug("udp recvmmsg: %s", strerror(errno));
 			return;
 		}
-		query_handle(l->px, &l->udp_resp, (struct sockaddr *)&from,
-		    udp_rxbuf, (size_t)n);
+		for (i = 0; i < n; i++) {
+			/* Larger than any sane query: not worth an answer. */
+			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				l->px->stats.dropped_client++;
+				continue;
+			}
+			query_handle(l->px, &l->udp_resp,
+			    (struct sockaddr *)&from[i], udp_rxbuf[i],
+			    mm[i].msg_len);
+		}
+		if (n < UDP_BATCH)
+			return;
 	}
 }
 
@@ -132,6 +207,8 @@ listen_udp_start(struct listener *l, struct proxy *px)
 	l->udp_resp.hold = udp_hold;
 	l->udp_resp.release = udp_release;
 	l->udp_resp.tcp = false;
+	if (l->out.slab == NULL)
+		l->out.slab = malloc(UDP_OUT_SLAB);	/* NULL: sendto() */
 	ev_io_init(&l->udp_io, udp_read_cb, l->udp_fd, EV_READ);
 	ev_io_start(px->loop, &l->udp_io);
 }
@@ -148,6 +225,10 @@ listener_stop(struct listener *l)
 void
 listener_close(struct listener *l)
 {
+	if (l->udp_fd >= 0)
+		listen_udp_flush(l);
+	free(l->out.slab);
+	l->out.slab = NULL;
 	listener_stop(l);
 	if (l->udp_fd >= 0)
 		close(l->udp_fd);

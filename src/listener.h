@@ -27,6 +27,21 @@ struct responder {
 	bool	  tcp;
 };
 
+#define UDP_OUT_MAX	64		/* answers queued per listener */
+#define UDP_OUT_SLAB	(128 * 1024)	/* bytes queued per listener */
+
+/* UDP answers waiting for one sendmmsg() at the end of a loop pass. */
+struct udp_out {
+	uint8_t		*slab;		/* UDP_OUT_SLAB bytes (owned) */
+	size_t		 used;
+	size_t		 n;
+	struct {
+		size_t			off;
+		size_t			len;
+		struct sockaddr_storage	to;
+	}		 ent[UDP_OUT_MAX];
+};
+
 /* One listening socket pair (UDP and TCP) on one address. */
 struct listener {
 	struct proxy	*px;
@@ -36,6 +51,7 @@ struct listener {
 	ev_io		 udp_io;
 	ev_io		 tcp_io;
 	struct responder udp_resp;
+	struct udp_out	 out;
 };
 
 /* Bind the UDP and TCP sockets (before dropping privileges), with
@@ -48,6 +64,8 @@ void	listen_tcp_start(struct listener *l, struct proxy *px);
 /* Stop taking new queries (shutdown); open TCP connections finish. */
 void	listener_stop(struct listener *l);
 void	listener_close(struct listener *l);
+/* Send the UDP answers queued on l (called before the loop blocks). */
+void	listen_udp_flush(struct listener *l);
 /* Called when a TCP connection closes, to resume accepting. */
 void	listen_tcp_resume(struct proxy *px);
 

@@ -32,7 +32,8 @@
 #include "worker.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/dns64proxy.conf"
-#define MAX_INFLIGHT	4096	/* per worker */
+#define MAX_INFLIGHT	16384	/* per worker */
+#define UPSTREAM_POOL	1024	/* UDP sockets per worker and family */
 #define MAX_TCP		256	/* per worker */
 
 enum exit_code {
@@ -115,28 +116,33 @@ effective_level(const struct config *c)
 }
 
 /*
- * Make room for a socket per query in flight; returns how many queries
- * each of n workers may have in flight.
+ * Raise the open-file limit for the upstream socket pools and the TCP
+ * connections of n workers; returns how many UDP sockets each worker's
+ * pool may hold per address family (UPSTREAM_POOL at most, 16 at least).
  */
-static unsigned
+static size_t
 raise_fd_limit(unsigned n)
 {
 	struct rlimit	 rl;
-	rlim_t		 want = (rlim_t)n * (MAX_INFLIGHT + MAX_TCP + 16) + 64;
-	rlim_t		 per;
+	rlim_t		 per_worker = 2 * UPSTREAM_POOL + 2 * MAX_TCP + 64;
+	rlim_t		 want = (rlim_t)n * per_worker + 64, per;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 64;
+		return 16;
 	if (rl.rlim_cur < want) {
 		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	per = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / n : 0;
-	per = per > MAX_TCP + 16 ? per - MAX_TCP - 16 : 0;
+	per = per > 2 * MAX_TCP + 64 ? (per - 2 * MAX_TCP - 64) / 2 : 0;
 	if (per < 16)
 		per = 16;
-	return per > MAX_INFLIGHT ? MAX_INFLIGHT : (unsigned)per;
+	if (per < UPSTREAM_POOL)
+		log_warnx("open-file limit %llu: %llu upstream sockets per "
+		    "worker and address family", (unsigned long long)
+		    rl.rlim_cur, (unsigned long long)per);
+	return per > UPSTREAM_POOL ? UPSTREAM_POOL : (size_t)per;
 }
 
 /*
@@ -480,7 +486,8 @@ main(int argc, char *argv[])
 	struct ev_loop	*loop;
 	ev_signal	 sig_hup, sig_term, sig_int, sig_usr1;
 	bool		 check_only = false, foreground = false;
-	unsigned	 max_inflight, w;
+	unsigned	 w;
+	size_t		 pool_sockets;
 	int		 ch, stats_fd = -1;
 	size_t		 i;
 
@@ -543,7 +550,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	/* 2. Every socket, while still privileged. */
-	max_inflight = raise_fd_limit(d.nworkers);
+	pool_sockets = raise_fd_limit(d.nworkers);
 	for (i = 0; i < cfg->nlisten; i++)
 		if (bind_address(&cfg->listen[i], d.nworkers, bound[i]) < 0)
 			exit(EXIT_STARTUP);
@@ -564,8 +571,8 @@ main(int argc, char *argv[])
 	for (w = 0; w < d.nworkers; w++) {
 		struct listener	*mine[CONFIG_MAX_LISTEN];
 
-		if (worker_init(&d.workers[w], w, cfg, max_inflight,
-		    MAX_TCP) < 0)
+		if (worker_init(&d.workers[w], w, cfg, MAX_INFLIGHT, MAX_TCP,
+		    pool_sockets) < 0)
 			fatalx("cannot set up worker %u", w);
 		for (i = 0; i < cfg->nlisten; i++)
 			mine[i] = bound[i][w];

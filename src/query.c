@@ -29,36 +29,107 @@ enum query_state {
 	QUERY_WAIT_PTR	/* waiting for the in-addr.arpa answer */
 };
 
+#define QUERY_INLINE	128	/* client queries up to this size: no malloc */
+#define QUERY_SPARE	1024	/* freed queries kept for reuse, per worker */
+
+/* An upstream answer kept for later: the AAAA answer, the parallel A. */
+struct saved {
+	struct msg_info	 mi;
+	size_t		 len;
+	uint8_t		 pkt[];
+};
+
+struct query;
+
+/* parallel = yes: the A query sent beside the AAAA query (allocated). */
+struct parallel_a {
+	struct query	*q;
+	enum { PA_PENDING, PA_DONE, PA_FAILED } state;
+	struct saved	*ans;		/* its answer, once in */
+	struct upstream_xfer x;
+};
+
+/*
+ * Kept small: thousands may be in flight.  What only some queries need
+ * (the AAAA answer waiting for synthesis, the parallel A query) hangs off
+ * pointers; the in-addr.arpa name of a mapped PTR is derived again from
+ * the question when needed.
+ */
 struct query {
 	struct query	*next, *prev;
 	struct proxy	*px;
 	struct cfgref	*cfg;		/* held reference */
 	const struct dns64_section *sec;	/* NULL: plain forwarding */
 	bool		 dns64;		/* synthesis applies to this query */
+	enum query_state state;
 	struct responder *r;		/* held */
 	struct sockaddr_storage client;
-	uint8_t		*qpkt;		/* the client's query (owned) */
+	uint8_t		*qpkt;		/* the client's query: qbuf or owned */
 	size_t		 qlen;
 	struct msg_info	 qi;		/* parsed from qpkt */
-	enum query_state state;
-	uint8_t		*aaaa;		/* AAAA answer kept for synthesis */
-	size_t		 aaaa_len;
-	struct msg_info	 ai;
-	uint8_t		 v4name[DNS_MAX_NAME];
-	size_t		 v4len;
+	struct saved	*aaaa;		/* AAAA answer kept for synthesis */
+	struct parallel_a *pa;		/* NULL unless parallel = yes */
 	const char	*action;	/* for the query log */
 	ev_tstamp	 start;
 	struct upstream_xfer x;
-	/* parallel = yes: the A query sent beside the AAAA query. */
-	enum { PA_NONE, PA_PENDING, PA_DONE, PA_FAILED } pa;
-	struct upstream_xfer xa;
-	uint8_t		*abuf;		/* its answer, once in */
-	size_t		 alen;
-	struct msg_info	 ani;
+	uint8_t		 qbuf[QUERY_INLINE];
 };
 
 /* Answers are built here; one worker thread runs one loop. */
 static __thread uint8_t	outbuf[DNS_MAX_UDP];
+
+/* Freed queries kept for reuse (no malloc per query once warm). */
+static __thread struct query *spare;
+static __thread unsigned nspare;
+
+static struct saved *
+saved_new(const uint8_t *pkt, size_t len, const struct msg_info *mi)
+{
+	struct saved	*sv;
+
+	if ((sv = malloc(sizeof(*sv) + len)) == NULL)
+		return NULL;
+	sv->mi = *mi;
+	sv->len = len;
+	memcpy(sv->pkt, pkt, len);
+	return sv;
+}
+
+static void
+parallel_free(struct parallel_a *pa)
+{
+	if (pa == NULL)
+		return;
+	upstream_cancel(&pa->x);
+	free(pa->ans);
+	free(pa);
+}
+
+/* The in-addr.arpa name a mapped PTR query asks for (query.c admitted it
+ * only when dns64_ptr_map() said yes). */
+static size_t
+query_v4name(const struct query *q, uint8_t *v4name)
+{
+	size_t	 len = 0;
+
+	if (!dns64_ptr_map(q->sec, q->qi.q.name, q->qi.q.name_len, v4name,
+	    &len))
+		return 0;
+	return len;
+}
+
+/* Drop the spare queries of this thread (at worker exit). */
+void
+query_spares_free(void)
+{
+	struct query	*q;
+
+	while ((q = spare) != NULL) {
+		spare = q->next;
+		free(q);
+	}
+	nspare = 0;
+}
 
 struct cfgref *
 cfgref_new(const struct config *c)
@@ -139,7 +210,7 @@ query_free(struct query *q)
 	struct proxy	*px = q->px;
 
 	upstream_cancel(&q->x);
-	upstream_cancel(&q->xa);
+	parallel_free(q->pa);
 	if (q->prev != NULL)
 		q->prev->next = q->next;
 	else
@@ -151,9 +222,14 @@ query_free(struct query *q)
 	q->r->release(q->r);
 	cfgref_put(q->cfg);
 	free(q->aaaa);
-	free(q->abuf);
-	free(q->qpkt);
-	free(q);
+	if (q->qpkt != q->qbuf)
+		free(q->qpkt);
+	if (nspare < QUERY_SPARE) {
+		q->next = spare;
+		spare = q;
+		nspare++;
+	} else
+		free(q);
 	if (px->stopping && px->ninflight == 0)
 		ev_break(px->loop, EVBREAK_ALL);
 }
@@ -228,8 +304,8 @@ query_ask_on(struct query *q, struct upstream_xfer *x, upstream_done_fn done,
 	    DNS_CLASS_IN, optlen ? q->qpkt + q->qi.opt_off : NULL, optlen);
 	if (n == 0)
 		return -1;
-	return upstream_start(x, q->px->loop, &q->cfg->c, &q->px->stats,
-	    tcp || q->r->tcp, pkt, n, done);
+	return upstream_start(x, q->px->pool, &q->cfg->c, tcp || q->r->tcp,
+	    pkt, n, done);
 }
 
 static int
@@ -263,32 +339,25 @@ static void
 query_need_a(struct query *q, const uint8_t *resp, size_t len,
     const struct msg_info *ri, const uint8_t *target, size_t target_len)
 {
-	if (resp != NULL) {
-		if ((q->aaaa = malloc(len)) == NULL) {
-			query_servfail(q);
-			return;
-		}
-		memcpy(q->aaaa, resp, len);
-		q->aaaa_len = len;
-		q->ai = *ri;
+	if (resp != NULL && (q->aaaa = saved_new(resp, len, ri)) == NULL) {
+		query_servfail(q);
+		return;
 	}
 	q->state = QUERY_WAIT_A;
 	/*
 	 * RFC 6147 5.1.8, parallel = yes: the A query for the question name
 	 * is already out.  It serves when no CNAME chain moved the target.
 	 */
-	if (q->pa != PA_NONE && wire_name_equal(target, target_len,
-	    q->qi.q.name, q->qi.q.name_len)) {
-		if (q->pa == PA_DONE)
-			query_a_done(q, q->abuf, q->alen, &q->ani);
-		else if (q->pa == PA_FAILED) {
-			q->action = "timeout";
-			query_servfail(q);
-		}
+	if (q->pa != NULL && q->pa->state != PA_FAILED &&
+	    wire_name_equal(target, target_len, q->qi.q.name,
+	    q->qi.q.name_len)) {
+		if (q->pa->state == PA_DONE)
+			query_a_done(q, q->pa->ans->pkt, q->pa->ans->len,
+			    &q->pa->ans->mi);
 		return;		/* PA_PENDING: query_pa_done goes on */
 	}
-	upstream_cancel(&q->xa);
-	q->pa = PA_NONE;
+	parallel_free(q->pa);
+	q->pa = NULL;
 	if (query_ask(q, target, target_len, DNS_TYPE_A, false) < 0)
 		query_servfail(q);
 }
@@ -346,8 +415,9 @@ query_a_done(struct query *q, const uint8_t *resp, size_t len,
 		query_servfail(q);
 		return;
 	}
-	n = dns64_synthesize(q->sec, &q->qi, q->aaaa, q->aaaa_len,
-	    q->aaaa != NULL ? &q->ai : NULL, resp, len, ri, query_max(q),
+	n = dns64_synthesize(q->sec, &q->qi, q->aaaa ? q->aaaa->pkt : NULL,
+	    q->aaaa ? q->aaaa->len : 0, q->aaaa ? &q->aaaa->mi : NULL, resp,
+	    len, ri, query_max(q),
 	    outbuf, sizeof(outbuf), &synthesized);
 	if (n == 0) {
 		query_servfail(q);
@@ -366,14 +436,16 @@ static void
 query_ptr_done(struct query *q, const uint8_t *resp, size_t len,
     const struct msg_info *ri)
 {
-	size_t	 n;
+	uint8_t	 v4name[DNS_MAX_NAME];
+	size_t	 v4len, n;
 
 	if (resp == NULL) {
 		q->action = "timeout";
 		query_servfail(q);
 		return;
 	}
-	n = dns64_ptr_answer(q->sec, &q->qi, q->v4name, q->v4len, resp, len,
+	v4len = query_v4name(q, v4name);
+	n = dns64_ptr_answer(q->sec, &q->qi, v4name, v4len, resp, len,
 	    ri, query_max(q), outbuf, sizeof(outbuf));
 	if (n == 0) {
 		query_servfail(q);
@@ -397,13 +469,11 @@ query_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 
 	if (resp != NULL && (ri->flags & DNS_FLAG_TC) && !x->tcp &&
 	    q->state != QUERY_MAIN) {
-		const uint8_t	*name = q->state == QUERY_WAIT_PTR ?
-		    q->v4name : ri->q.name;
-		size_t		 nlen = q->state == QUERY_WAIT_PTR ?
-		    q->v4len : ri->q.name_len;
 		uint8_t		 copy[DNS_MAX_NAME];
+		size_t		 nlen = ri->q.name_len;
 
-		memcpy(copy, name, nlen);
+		/* The name asked: ri is gone once query_ask() starts. */
+		memcpy(copy, ri->q.name, nlen);
 		if (query_ask(q, copy, nlen, ri->q.qtype, true) < 0)
 			query_servfail(q);
 		return;
@@ -429,11 +499,13 @@ static void
 query_pa_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
     const struct msg_info *ri)
 {
-	struct query	*q = container_of(x, struct query, xa);
+	struct parallel_a *pa = container_of(x, struct parallel_a, x);
+	struct query	*q = pa->q;
 
 	if (resp != NULL && (ri->flags & DNS_FLAG_TC) && !x->tcp) {
-		/* Truncated: leave it to the sequential path over TCP. */
-		q->pa = PA_NONE;
+		/* Truncated: the sequential path asks again over TCP. */
+		parallel_free(pa);
+		q->pa = NULL;
 		if (q->state == QUERY_WAIT_A &&
 		    query_ask(q, q->qi.q.name, q->qi.q.name_len, DNS_TYPE_A,
 		    true) < 0)
@@ -441,7 +513,6 @@ query_pa_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 		return;
 	}
 	if (q->state == QUERY_WAIT_A) {
-		q->pa = resp != NULL ? PA_DONE : PA_FAILED;
 		if (resp == NULL) {
 			q->action = "timeout";
 			query_servfail(q);
@@ -449,18 +520,12 @@ query_pa_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 			query_a_done(q, resp, len, ri);
 		return;
 	}
-	if (resp == NULL) {
-		q->pa = PA_FAILED;
+	/* Before the AAAA answer: keep the result; failing, go sequential. */
+	if (resp == NULL || (pa->ans = saved_new(resp, len, ri)) == NULL) {
+		pa->state = PA_FAILED;
 		return;
 	}
-	if ((q->abuf = malloc(len)) == NULL) {
-		q->pa = PA_FAILED;
-		return;
-	}
-	memcpy(q->abuf, resp, len);
-	q->alen = len;
-	q->ani = *ri;
-	q->pa = PA_DONE;
+	pa->state = PA_DONE;
 }
 
 /* Answer at once without a query object (errors, REFUSED, local data). */
@@ -584,8 +649,19 @@ query_handle(struct proxy *px, struct responder *r,
 		return;
 	}
 
-	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->qpkt = malloc(len)) == NULL) {
+	if ((q = spare) != NULL) {
+		spare = q->next;
+		nspare--;
+	} else if ((q = malloc(sizeof(*q))) == NULL) {
+		px->stats.overload++;
+		return;
+	}
+	q->aaaa = NULL;
+	q->pa = NULL;
+	q->prev = NULL;
+	q->x.active = false;
+	q->qpkt = len <= sizeof(q->qbuf) ? q->qbuf : malloc(len);
+	if (q->qpkt == NULL) {
 		free(q);
 		px->stats.overload++;
 		return;
@@ -604,8 +680,6 @@ query_handle(struct proxy *px, struct responder *r,
 	q->state = QUERY_MAIN;
 	q->action = "forwarded";
 	q->start = ev_now(px->loop);
-	q->x.fd = -1;
-	q->xa.fd = -1;
 	q->next = px->queries;
 	if (px->queries != NULL)
 		px->queries->prev = q;
@@ -615,25 +689,27 @@ query_handle(struct proxy *px, struct responder *r,
 
 	/* RFC 6147 5.3.1: PTR inside a Pref64 asks for the in-addr.arpa. */
 	if (dns64 && qi.q.qtype == DNS_TYPE_PTR &&
-	    dns64_ptr_map(sec, qi.q.name, qi.q.name_len, q->v4name,
-	    &q->v4len)) {
+	    (n = query_v4name(q, outbuf)) > 0) {
 		q->state = QUERY_WAIT_PTR;
 		q->action = "ptr-mapped";
-		if (query_ask(q, q->v4name, q->v4len, DNS_TYPE_PTR,
-		    false) < 0)
+		if (query_ask(q, outbuf, n, DNS_TYPE_PTR, false) < 0)
 			query_servfail(q);
 		return;
 	}
-	if (upstream_start(&q->x, px->loop, &q->cfg->c, &px->stats, r->tcp,
-	    q->qpkt, q->qlen, query_done) < 0) {
+	if (upstream_start(&q->x, px->pool, &q->cfg->c, r->tcp, q->qpkt,
+	    q->qlen, query_done) < 0) {
 		query_servfail(q);
 		return;
 	}
 	/* RFC 6147 5.1.8: the A query may go out with the AAAA query. */
-	if (dns64 && qi.q.qtype == DNS_TYPE_AAAA && sec->parallel) {
-		q->pa = PA_PENDING;
-		if (query_ask_on(q, &q->xa, query_pa_done, qi.q.name,
-		    qi.q.name_len, DNS_TYPE_A, false) < 0)
-			q->pa = PA_FAILED;
+	if (dns64 && qi.q.qtype == DNS_TYPE_AAAA && sec->parallel &&
+	    (q->pa = calloc(1, sizeof(*q->pa))) != NULL) {
+		q->pa->q = q;
+		q->pa->state = PA_PENDING;
+		if (query_ask_on(q, &q->pa->x, query_pa_done, q->qi.q.name,
+		    q->qi.q.name_len, DNS_TYPE_A, false) < 0) {
+			free(q->pa);
+			q->pa = NULL;
+		}
 	}
 }

@@ -47,7 +47,9 @@ struct proxy {
 	bool		 stopping;
 	struct stats	 stats;
 	struct cache	*cache;		/* NULL: [cache] entries = 0 */
+	struct upstream_pool *pool;	/* UDP sockets to the upstreams */
 	ev_timer	 stop_timer;	/* bounds the drain on shutdown */
+	ev_prepare	 flush;		/* sends queued UDP answers */
 };
 
 /*
@@ -58,7 +60,9 @@ struct proxy {
 void	query_handle(struct proxy *px, struct responder *r,
 	    const struct sockaddr *client, const uint8_t *pkt, size_t len);
 
-/* Shutdown: answer SERVFAIL to nothing; just count what is in flight. */
+/* Queries in flight on px. */
 unsigned query_inflight(const struct proxy *px);
+/* Free the spare query objects kept by this thread (at worker exit). */
+void	query_spares_free(void);
 
 #endif /* DNS64PROXY_QUERY_H */

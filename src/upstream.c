@@ -1,5 +1,13 @@
 /*
  * upstream.c: see upstream.h.
+ *
+ * UDP: a pool of unconnected sockets per address family and worker, each
+ * bound to a random port; exchanges in flight are found by ID in
+ * pool->byid (one exchange per ID and worker), then checked against the
+ * socket, the source address and the question.  A socket is replaced by
+ * a fresh one (a new random port) once it has carried UPSTREAM_ROTATE
+ * queries and none is waiting on it.  ICMP errors come back through
+ * IP_RECVERR, so a dead upstream fails its attempt at once.
  */
 #include "acconfig.h"
 
@@ -8,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -19,14 +29,35 @@
 #define container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
+#define UPSTREAM_ROTATE	64	/* queries per socket before a new port */
+#define UPSTREAM_BATCH	16	/* datagrams per recvmmsg() */
+#define ID_TRIES	16	/* random IDs tried before giving up */
+
+struct upstream_sock {
+	struct upstream_pool *pool;
+	int		 fd;		/* -1 until first used */
+	int		 family;
+	ev_io		 io;
+	unsigned	 uses;		/* attempts sent since opened */
+	unsigned	 pending;	/* attempts waiting on it */
+};
+
+struct upstream_pool {
+	struct ev_loop	*loop;
+	struct stats	*stats;
+	size_t		 nsock;			/* per family */
+	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
+	struct upstream_xfer *byid[65536];
+};
+
 static void	upstream_attempt(struct upstream_xfer *x);
-static void	upstream_udp_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void	upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_timer_cb(struct ev_loop *loop, ev_timer *w,
 		    int revents);
 
-/* Shared receive buffer: the event loop is single-threaded per worker. */
-static __thread uint8_t	rxbuf[DNS_MAX_UDP];
+/* Receive buffers; one worker thread runs one loop. */
+static __thread uint8_t	rxbufs[UPSTREAM_BATCH][DNS_MAX_UDP];
 
 /* A random 16-bit value; getrandom() refills a small pool. */
 uint16_t
@@ -54,13 +85,143 @@ upstream_random16(void)
 	return pool[--left];
 }
 
-/* Close the socket of the current attempt and stop its watchers. */
+uint32_t
+upstream_random_below(uint32_t n)
+{
+	uint32_t v = ((uint32_t)upstream_random16() << 16) |
+	    upstream_random16();
+
+	/* The bias for n up to a few thousand is below 2^-20: fine here. */
+	return v % n;
+}
+
+/* ---------------------------------------------------------------- */
+/* The socket pool                                                   */
+/* ---------------------------------------------------------------- */
+
+struct upstream_pool *
+upstream_pool_new(struct ev_loop *loop, struct stats *stats, size_t nsock)
+{
+	struct upstream_pool *p;
+
+	if (nsock == 0 || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->loop = loop;
+	p->stats = stats;
+	p->nsock = nsock;
+	return p;
+}
+
+static void
+sock_close(struct upstream_sock *s)
+{
+	if (s->fd < 0)
+		return;
+	ev_io_stop(s->pool->loop, &s->io);
+	close(s->fd);
+	s->fd = -1;
+}
+
+void
+upstream_pool_free(struct upstream_pool *p)
+{
+	size_t	 f, i;
+
+	if (p == NULL)
+		return;
+	for (f = 0; f < 2; f++) {
+		if (p->socks[f] == NULL)
+			continue;
+		for (i = 0; i < p->nsock; i++)
+			sock_close(&p->socks[f][i]);
+		free(p->socks[f]);
+	}
+	free(p);
+}
+
+/*
+ * (Re)open s on a random port the kernel picks (Linux randomizes the
+ * ephemeral port of bind() to port 0).  0 / -1.
+ */
+static int
+sock_open(struct upstream_sock *s)
+{
+	struct sockaddr_storage ss;
+	int		 fd, on = 1;
+
+	sock_close(s);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)s->family;
+	fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (s->family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+	} else
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, addr_len((struct sockaddr *)&ss))
+	    < 0) {
+		close(fd);
+		return -1;
+	}
+	s->fd = fd;
+	s->uses = 0;
+	ev_io_init(&s->io, upstream_sock_cb, fd, EV_READ);
+	ev_io_start(s->pool->loop, &s->io);
+	return 0;
+}
+
+/*
+ * A socket of the family, at random; opened or renewed as needed.  NULL
+ * when no socket can be had.
+ */
+static struct upstream_sock *
+sock_pick(struct upstream_pool *p, int family)
+{
+	struct upstream_sock *s;
+	size_t		 f = family == AF_INET6, i;
+
+	if (p->socks[f] == NULL) {
+		if ((p->socks[f] = calloc(p->nsock, sizeof(*s))) == NULL)
+			return NULL;
+		for (i = 0; i < p->nsock; i++) {
+			p->socks[f][i].pool = p;
+			p->socks[f][i].fd = -1;
+			p->socks[f][i].family = family;
+		}
+	}
+	s = &p->socks[f][upstream_random_below((uint32_t)p->nsock)];
+	if (s->fd < 0 || (s->uses >= UPSTREAM_ROTATE && s->pending == 0)) {
+		if (sock_open(s) < 0) {
+			log_warn("upstream socket");
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* ---------------------------------------------------------------- */
+/* Exchanges                                                         */
+/* ---------------------------------------------------------------- */
+
+/* Let go of the current attempt's ID, socket, TCP connection, timer. */
 static void
 upstream_close(struct upstream_xfer *x)
 {
-	ev_io_stop(x->loop, &x->io);
-	ev_timer_stop(x->loop, &x->timer);
+	struct upstream_pool *p = x->pool;
+
+	ev_timer_stop(p->loop, &x->timer);
+	if (x->id_held) {
+		p->byid[x->id] = NULL;
+		x->id_held = false;
+	}
+	if (x->sock != NULL) {
+		x->sock->pending--;
+		x->sock = NULL;
+	}
 	if (x->fd >= 0) {
+		ev_io_stop(p->loop, &x->io);
 		close(x->fd);
 		x->fd = -1;
 	}
@@ -72,28 +233,34 @@ upstream_close(struct upstream_xfer *x)
 }
 
 int
-upstream_start(struct upstream_xfer *x, struct ev_loop *loop,
-    const struct config *cfg, struct stats *stats, bool tcp,
-    const uint8_t *pkt, size_t len, upstream_done_fn done)
+upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
+    const struct config *cfg, bool tcp, const uint8_t *pkt, size_t len,
+    upstream_done_fn done)
 {
-	struct msg_info	 mi;
+	size_t	 nlen;
 
-	memset(x, 0, sizeof(*x));
-	x->fd = -1;
-	if (len < DNS_HDR_LEN || msg_parse_query(pkt, len, &mi) != MSG_OK)
+	x->active = false;
+	if (len < DNS_HDR_LEN + 5 || len > DNS_MAX_UDP ||
+	    (nlen = wire_name_len(pkt + DNS_HDR_LEN, len - DNS_HDR_LEN)) == 0
+	    || DNS_HDR_LEN + nlen + 4 > len)
 		return -1;
-	if ((x->pkt = malloc(len)) == NULL)
+	if (len <= sizeof(x->inline_pkt))
+		x->pkt = x->inline_pkt;
+	else if ((x->pkt = malloc(len)) == NULL)
 		return -1;
 	memcpy(x->pkt, pkt, len);
 	x->len = len;
-	x->q = mi.q;
-	x->loop = loop;
+	x->pool = pool;
 	x->cfg = cfg;
-	x->stats = stats;
 	x->tcp = tcp;
 	x->done = done;
 	x->active = true;
-	x->first = cfg->nupstream > 1 ? 0 : 0;
+	x->id_held = false;
+	x->sock = NULL;
+	x->fd = -1;
+	x->attempt = 0;
+	x->rbuf = NULL;
+	x->rhave = x->rneed = x->wpos = 0;
 	ev_init(&x->timer, upstream_timer_cb);
 	upstream_attempt(x);
 	return 0;
@@ -105,12 +272,13 @@ upstream_cancel(struct upstream_xfer *x)
 	if (!x->active)
 		return;
 	upstream_close(x);
-	free(x->pkt);
+	if (x->pkt != x->inline_pkt)
+		free(x->pkt);
 	x->pkt = NULL;
 	x->active = false;
 }
 
-/* Every attempt failed or an answer arrived: report once and clean up. */
+/* An answer arrived or every attempt failed: report once and clean up. */
 static void
 upstream_finish(struct upstream_xfer *x, const uint8_t *resp, size_t len,
     const struct msg_info *ri)
@@ -130,63 +298,79 @@ upstream_fail_attempt(struct upstream_xfer *x)
 		upstream_finish(x, NULL, 0, NULL);
 		return;
 	}
-	if (x->stats != NULL && x->cfg->nupstream > 1)
-		x->stats->failovers++;
+	if (x->cfg->nupstream > 1)
+		x->pool->stats->failovers++;
 	upstream_attempt(x);
+}
+
+/* A random ID that no other exchange of this worker holds.  0 / -1. */
+static int
+upstream_take_id(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+	int		 i;
+
+	for (i = 0; i < ID_TRIES; i++) {
+		x->id = upstream_random16();
+		if (p->byid[x->id] == NULL) {
+			p->byid[x->id] = x;
+			x->id_held = true;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /*
  * Start attempt number x->attempt + 1: upstreams are tried in order,
- * wrapping around.  A socket that cannot even be opened counts as a
- * failed attempt, but the next one is tried from the timer, never by
- * recursion.
+ * wrapping around.  An attempt that cannot even be sent waits for its
+ * timer like a lost one, so the next is never started by recursion.
  */
 static void
 upstream_attempt(struct upstream_xfer *x)
 {
-	const struct sockaddr_storage *ss;
+	struct upstream_pool *p = x->pool;
 	const struct config *cfg = x->cfg;
-	double		 tmo = cfg->timeout_ms / 1000.0;
-	int		 type = x->tcp ? SOCK_STREAM : SOCK_DGRAM;
+	const struct sockaddr *sa;
 
-	ss = &cfg->upstream[(x->first + x->attempt) % cfg->nupstream];
+	x->dest = &cfg->upstream[x->attempt % cfg->nupstream];
+	sa = (const struct sockaddr *)x->dest;
 	x->attempt++;
-	x->id = upstream_random16();
-	wire_set_u16(x->pkt, x->id);
-	x->sent = ev_now(x->loop);
-	if (x->stats != NULL)
-		x->stats->upstream_queries++;
-
-	ev_timer_set(&x->timer, tmo, 0.);
-	ev_timer_start(x->loop, &x->timer);
-
-	x->fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (x->fd < 0) {
-		log_warn("upstream socket");
-		return;		/* the timer moves on */
-	}
-	if (connect(x->fd, (const struct sockaddr *)ss,
-	    addr_len((const struct sockaddr *)ss)) < 0 &&
-	    errno != EINPROGRESS) {
-		log_debug("upstream connect: %s", strerror(errno));
-		close(x->fd);
-		x->fd = -1;
+	ev_timer_set(&x->timer, cfg->timeout_ms / 1000.0, 0.);
+	ev_timer_start(p->loop, &x->timer);
+	if (upstream_take_id(x) < 0) {
+		log_debug("upstream: no free query ID");
 		return;
 	}
+	wire_set_u16(x->pkt, x->id);
+	x->sent = ev_now(p->loop);
+	p->stats->upstream_queries++;
+
 	if (x->tcp) {
+		x->fd = socket(sa->sa_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (x->fd < 0) {
+			log_warn("upstream socket");
+			return;
+		}
+		if (connect(x->fd, sa, addr_len(sa)) < 0 &&
+		    errno != EINPROGRESS) {
+			log_debug("upstream connect: %s", strerror(errno));
+			close(x->fd);
+			x->fd = -1;
+			return;
+		}
 		wire_set_u16(x->lenbuf, (uint16_t)x->len);
 		ev_io_init(&x->io, upstream_tcp_cb, x->fd, EV_WRITE);
-		ev_io_start(x->loop, &x->io);
+		ev_io_start(p->loop, &x->io);
 		return;
 	}
-	if (send(x->fd, x->pkt, x->len, 0) < 0) {
-		log_debug("upstream send: %s", strerror(errno));
-		close(x->fd);
-		x->fd = -1;
+	if ((x->sock = sock_pick(p, sa->sa_family)) == NULL)
 		return;
-	}
-	ev_io_init(&x->io, upstream_udp_cb, x->fd, EV_READ);
-	ev_io_start(x->loop, &x->io);
+	x->sock->pending++;
+	x->sock->uses++;
+	if (sendto(x->sock->fd, x->pkt, x->len, 0, sa, addr_len(sa)) < 0)
+		log_debug("upstream sendto: %s", strerror(errno));
 }
 
 static void
@@ -196,61 +380,133 @@ upstream_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (x->stats != NULL)
-		x->stats->upstream_timeouts++;
+	x->pool->stats->upstream_timeouts++;
 	upstream_fail_attempt(x);
 }
 
 /*
- * Does resp answer what we asked?  RFC 5452: same ID, same question; the
- * source is checked by the connected socket.
+ * Does resp answer what x asked?  The ID was matched by the caller; the
+ * question must be the one in x->pkt (name at offset 12, uncompressed).
  */
 static bool
 upstream_match(struct upstream_xfer *x, const uint8_t *resp, size_t len,
     struct msg_info *ri)
 {
+	const uint8_t	*qn = x->pkt + DNS_HDR_LEN;
+	size_t		 qlen = wire_name_len(qn, x->len - DNS_HDR_LEN);
+
 	if (!msg_parse_response(resp, len, ri))
 		return false;
-	if (ri->id != x->id || !ri->has_question)
+	if (ri->id != x->id || !ri->has_question ||
+	    ri->q.qtype != wire_get_u16(qn + qlen) ||
+	    ri->q.qclass != wire_get_u16(qn + qlen + 2) ||
+	    !wire_name_equal(ri->q.name, ri->q.name_len, qn, qlen))
 		return false;
-	if (!msg_question_equal(&ri->q, &x->q))
-		return false;
-	if (x->stats != NULL) {
-		ev_now_update(x->loop);
-		stats_observe_latency(x->stats, ev_now(x->loop) - x->sent);
-	}
+	ev_now_update(x->pool->loop);
+	stats_observe_latency(x->pool->stats,
+	    ev_now(x->pool->loop) - x->sent);
 	return true;
 }
 
+/* One datagram from a pool socket: deliver it or drop it. */
 static void
-upstream_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
+upstream_deliver(struct upstream_sock *s, const uint8_t *pkt, size_t len,
+    const struct sockaddr *from)
 {
-	struct upstream_xfer *x = container_of(w, struct upstream_xfer, io);
+	struct upstream_pool *p = s->pool;
+	struct upstream_xfer *x;
 	struct msg_info	 ri;
-	ssize_t		 n;
+
+	if (len >= DNS_HDR_LEN &&
+	    (x = p->byid[wire_get_u16(pkt)]) != NULL && x->sock == s &&
+	    addr_equal(from, (const struct sockaddr *)x->dest) &&
+	    upstream_match(x, pkt, len, &ri)) {
+		upstream_finish(x, pkt, len, &ri);
+		return;
+	}
+	p->stats->dropped_upstream++;
+	log_debug("upstream: dropped a packet that does not match");
+}
+
+/*
+ * ICMP errors (IP_RECVERR): the error queue holds the datagram that
+ * failed and where it went; the attempt that sent it fails now.
+ */
+static void
+upstream_errqueue(struct upstream_sock *s)
+{
+	struct sockaddr_storage dst;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	uint8_t		 buf[64], ctl[512];
+	struct upstream_xfer *x;
 	int		 i;
+
+	for (i = 0; i < UPSTREAM_BATCH; i++) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = buf;
+		iov.iov_len = sizeof(buf);
+		mh.msg_name = &dst;
+		mh.msg_namelen = sizeof(dst);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		if (recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		if (iov.iov_len < 2 || mh.msg_namelen == 0)
+			continue;
+		x = s->pool->byid[wire_get_u16(buf)];
+		if (x != NULL && x->sock == s && addr_equal(
+		    (struct sockaddr *)&dst, (const struct sockaddr *)x->dest)) {
+			log_debug("upstream: ICMP error: next attempt");
+			upstream_fail_attempt(x);
+		}
+	}
+}
+
+static void
+upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct upstream_sock *s = container_of(w, struct upstream_sock, io);
+	struct mmsghdr	 mm[UPSTREAM_BATCH];
+	struct iovec	 iov[UPSTREAM_BATCH];
+	struct sockaddr_storage from[UPSTREAM_BATCH];
+	int		 n, i, round;
 
 	(void)loop;
 	(void)revents;
-	/* Bounded: a flood of spoofed packets cannot hold the loop. */
-	for (i = 0; i < 16; i++) {
-		n = recv(x->fd, rxbuf, sizeof(rxbuf), 0);
+	/* Bounded: a flood cannot hold the loop. */
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < UPSTREAM_BATCH; i++) {
+			iov[i].iov_base = rxbufs[i];
+			iov[i].iov_len = sizeof(rxbufs[i]);
+			memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(s->fd, mm, UPSTREAM_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return;
-			/* ICMP unreachable and the like: next upstream now. */
-			log_debug("upstream recv: %s", strerror(errno));
-			upstream_fail_attempt(x);
-			return;
+			/* ECONNREFUSED and the like: read the error queue. */
+			upstream_errqueue(s);
+			continue;
 		}
-		if (upstream_match(x, rxbuf, (size_t)n, &ri)) {
-			upstream_finish(x, rxbuf, (size_t)n, &ri);
+		/*
+		 * Delivering may start new exchanges, which may renew this
+		 * very socket once nobody waits on it: the datagrams still in
+		 * the batch then match no exchange and are dropped, and the
+		 * next round reads the new socket.
+		 */
+		for (i = 0; i < n; i++)
+			upstream_deliver(s, rxbufs[i], mm[i].msg_len,
+			    (struct sockaddr *)&from[i]);
+		if (n < UPSTREAM_BATCH)
 			return;
-		}
-		if (x->stats != NULL)
-			x->stats->dropped_upstream++;
-		log_debug("upstream: dropped a packet that does not match");
 	}
 }
 
@@ -320,12 +576,11 @@ upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* Copy out: finishing frees rbuf. */
 		size_t	 len = x->rneed;
 
-		memcpy(rxbuf, x->rbuf, len);
-		upstream_finish(x, rxbuf, len, &ri);
+		memcpy(rxbufs[0], x->rbuf, len);
+		upstream_finish(x, rxbufs[0], len, &ri);
 		return;
 	}
-	if (x->stats != NULL)
-		x->stats->dropped_upstream++;
+	x->pool->stats->dropped_upstream++;
 	upstream_fail_attempt(x);
 	return;
 fail:

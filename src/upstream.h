@@ -2,12 +2,15 @@
  * upstream.h: one exchange with the upstream resolvers: send a query,
  * wait for the matching answer, retry across upstreams, give up.
  *
- * Each attempt uses a fresh random ID and a fresh socket whose source port
- * the kernel picks at random (RFC 5452).  An answer counts only when it
- * comes from the upstream asked (the socket is connected), carries the ID
- * sent and echoes the question asked; anything else is dropped and the
- * exchange keeps waiting.  The exchange is embedded in its owner (struct
- * query) and calls done() exactly once, unless cancelled first.
+ * UDP goes through a per-worker pool of sockets, each bound to a port the
+ * kernel picks at random; every attempt takes a socket from the pool at
+ * random and a fresh random ID no other exchange of the worker holds
+ * (RFC 5452), and sockets are replaced by fresh ones as they are used, so
+ * ports keep changing.  An answer counts only when it arrives on that
+ * socket, from the upstream asked, with the ID sent, echoing the question
+ * asked; anything else is dropped and the exchange keeps waiting.  TCP
+ * uses a connection per attempt.  An exchange is embedded in its owner
+ * (struct query) and calls done() exactly once, unless cancelled first.
  */
 #ifndef DNS64PROXY_UPSTREAM_H
 #define DNS64PROXY_UPSTREAM_H
@@ -22,6 +25,7 @@
 
 struct stats;
 struct upstream_xfer;
+struct upstream_pool;
 
 /*
  * Called once per exchange: resp/len/ri describe the matching answer, or
@@ -31,24 +35,27 @@ struct upstream_xfer;
 typedef void (*upstream_done_fn)(struct upstream_xfer *x, const uint8_t *resp,
     size_t len, const struct msg_info *ri);
 
+#define UPSTREAM_INLINE_PKT	96	/* queries up to this size need no malloc */
+
 struct upstream_xfer {
-	struct ev_loop	*loop;
+	struct upstream_pool *pool;
 	const struct config *cfg;	/* caller keeps it alive */
-	struct stats	*stats;
 	upstream_done_fn done;
 	bool		 active;
 	bool		 tcp;
-	int		 fd;
-	ev_io		 io;
+	bool		 id_held;	/* pool->byid[id] is this exchange */
+	struct upstream_sock *sock;	/* UDP: the current attempt's socket */
+	const struct sockaddr_storage *dest;	/* the current attempt's upstream */
 	ev_timer	 timer;
 	unsigned	 attempt;	/* attempts started so far */
-	unsigned	 first;		/* upstream index of the first attempt */
 	uint16_t	 id;
 	ev_tstamp	 sent;		/* when this attempt went out */
-	struct msg_question q;		/* the question asked */
-	uint8_t		*pkt;		/* query as sent (owned) */
+	uint8_t		*pkt;		/* the query as sent */
 	size_t		 len;
+	uint8_t		 inline_pkt[UPSTREAM_INLINE_PKT];
 	/* TCP state */
+	int		 fd;
+	ev_io		 io;
 	size_t		 wpos;		/* bytes of [len][pkt] written */
 	uint8_t		 lenbuf[2];
 	size_t		 rhave;		/* bytes read of length + body */
@@ -57,18 +64,28 @@ struct upstream_xfer {
 };
 
 /*
+ * The UDP sockets of one worker: nsock per address family.  0, or -1 when
+ * not even one socket could be opened.
+ */
+struct upstream_pool *upstream_pool_new(struct ev_loop *loop,
+	    struct stats *stats, size_t nsock);
+void	upstream_pool_free(struct upstream_pool *p);
+
+/*
  * Start an exchange for the query pkt[0..len) (its ID is replaced per
  * attempt; the buffer is copied).  Over TCP when tcp.  0 on success, -1
  * when out of memory or the query cannot be parsed (done() is not called).
  */
-int	upstream_start(struct upstream_xfer *x, struct ev_loop *loop,
-	    const struct config *cfg, struct stats *stats, bool tcp,
-	    const uint8_t *pkt, size_t len, upstream_done_fn done);
+int	upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
+	    const struct config *cfg, bool tcp, const uint8_t *pkt,
+	    size_t len, upstream_done_fn done);
 
 /* Stop an exchange without calling done(); frees what it holds. */
 void	upstream_cancel(struct upstream_xfer *x);
 
 /* A random 16-bit value from the kernel's generator (buffered). */
 uint16_t upstream_random16(void);
+/* A random value below n (n > 0). */
+uint32_t upstream_random_below(uint32_t n);
 
 #endif /* DNS64PROXY_UPSTREAM_H */

@@ -15,9 +15,22 @@
 
 static void	worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents);
 
+/* Before the loop blocks: the UDP answers of this pass leave together. */
+static void
+worker_flush_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct proxy	*px = container_of(p, struct proxy, flush);
+	size_t		 i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < px->nlisteners; i++)
+		listen_udp_flush(px->listeners[i]);
+}
+
 int
 worker_init(struct worker *w, unsigned index, const struct config *c,
-    unsigned max_inflight, unsigned max_tcp)
+    unsigned max_inflight, unsigned max_tcp, size_t pool_sockets)
 {
 	memset(w, 0, sizeof(*w));
 	w->index = index;
@@ -29,6 +42,9 @@ worker_init(struct worker *w, unsigned index, const struct config *c,
 		return -1;
 	if ((w->px.cfg = cfgref_new(c)) == NULL)
 		return -1;
+	if ((w->px.pool = upstream_pool_new(w->px.loop, &w->px.stats,
+	    pool_sockets)) == NULL)
+		return -1;
 	if (c->cache_entries > 0 &&
 	    (w->px.cache = cache_new(c->cache_entries)) == NULL)
 		return -1;
@@ -37,6 +53,9 @@ worker_init(struct worker *w, unsigned index, const struct config *c,
 	pthread_mutex_init(&w->lock, NULL);
 	ev_async_init(&w->wake, worker_wake_cb);
 	ev_async_start(w->px.loop, &w->wake);
+	ev_prepare_init(&w->px.flush, worker_flush_cb);
+	ev_prepare_start(w->px.loop, &w->px.flush);
+	ev_unref(w->px.loop);	/* the flush alone keeps no loop alive */
 	return 0;
 }
 
@@ -180,6 +199,7 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 
 	ev_run(w->px.loop, 0);
+	query_spares_free();
 	return NULL;
 }
 
@@ -199,6 +219,8 @@ worker_finish(struct worker *w)
 
 	if (w->threaded)
 		pthread_join(w->thread, NULL);
+	else
+		query_spares_free();
 	for (i = 0; i < w->px.nlisteners; i++) {
 		listener_close(w->px.listeners[i]);
 		free(w->px.listeners[i]);
@@ -211,6 +233,9 @@ worker_finish(struct worker *w)
 	cfgref_put(w->mb_cfg);
 	cfgref_put(w->px.cfg);
 	cache_free(w->px.cache);
+	upstream_pool_free(w->px.pool);
+	ev_ref(w->px.loop);
+	ev_prepare_stop(w->px.loop, &w->px.flush);
 	ev_async_stop(w->px.loop, &w->wake);
 	if (w->index != 0)
 		ev_loop_destroy(w->px.loop);

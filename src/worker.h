@@ -38,7 +38,7 @@ struct worker {
 
 /* Set up worker index with its own copy of c.  0 / -1. */
 int	worker_init(struct worker *w, unsigned index, const struct config *c,
-	    unsigned max_inflight, unsigned max_tcp);
+	    unsigned max_inflight, unsigned max_tcp, size_t pool_sockets);
 /* Start listeners l[0..n) at once (before the loop runs). */
 void	worker_add_listeners(struct worker *w, struct listener **l, size_t n);
 /* Run a worker > 0 on a thread of its own.  0 / -1. */

@@ -48,6 +48,7 @@ SOAK_RATE = int(os.environ.get("SOAK_RATE", "1000"))
 SOAK_RSS_KIB = int(os.environ.get("SOAK_RSS_KIB", "2048"))
 WARMUP_SECONDS = 2.0
 CAP_TIMEOUT_MS = 5000
+CAP = 16384          # MAX_INFLIGHT per worker in src/main.c
 
 UNBOUND = "/usr/sbin/unbound"
 V4 = "93.184.215.14"
@@ -453,7 +454,7 @@ def main(suite):
     def cap():
         m0 = metrics(p2.stats_port)
         eq(m0.get("dns64proxy_queries_in_flight"), 0.0, "in flight at rest")
-        n = 4096 + 500
+        n = CAP + 500
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         big_rcvbuf(s)
         s.setblocking(False)
@@ -486,6 +487,7 @@ def main(suite):
                 select.select([s], [], [], 0.05)
                 recv()
             quick = dict(got)
+            rss_at_cap = vmrss_kib(p2.proc.pid)
             m1 = metrics(p2.stats_port)
             inflight = int(m1.get("dns64proxy_queries_in_flight", -1))
             overload = int(m1.get("dns64proxy_overload_total", -1))
@@ -503,21 +505,27 @@ def main(suite):
             check(log_cap is not None, "no log line about the in-flight "
                   "limit: " + p2.log_tail())
             eq(inflight, log_cap, "in-flight gauge vs the logged limit")
-            check(inflight <= 4096, "in flight %d > 4096" % inflight)
-            eq(len(quick), n - inflight, "SERVFAIL answers at once")
+            check(inflight <= CAP, "in flight %d > %d" % (inflight, CAP))
+            # a busy machine may drop a few datagrams before the proxy
+            # sees them: what reached it is in flight or overloaded
+            eq(inflight, CAP, "in flight at the cap")
+            eq(len(quick), overload, "SERVFAIL answers at once")
+            check(n - inflight - overload <= n // 100, "%d queries never "
+                  "reached the proxy" % (n - inflight - overload))
             bad = [q for q, (t, d) in quick.items()
                    if d[3] & 0x0f != SERVFAIL]
             check(not bad, "%d quick answers not SERVFAIL" % len(bad))
             worst = max(t - sent_at[q] for q, (t, d) in quick.items())
             check(worst < 0.5, "an overload SERVFAIL took %.2fs" % worst)
-            eq(overload, n - inflight, "overload counter")
+
             # the held ones time out: SERVFAIL after the upstream timeout
             end = time.monotonic() + CAP_TIMEOUT_MS / 1000.0 + 3.0
-            while len(got) < n and time.monotonic() < end:
+            while len(got) < inflight + overload and \
+                    time.monotonic() < end:
                 select.select([s], [], [], 0.1)
                 recv()
             late = [got[q][0] - sent_at[q] for q in got if q not in quick]
-            eq(len(got), n, "answers in the end")
+            eq(len(got), inflight + overload, "answers in the end")
             check(all(got[q][1][3] & 0x0f == SERVFAIL for q in got),
                   "a held query answered with something else")
         finally:
@@ -535,6 +543,8 @@ def main(suite):
                    log_line.split("]")[-1].strip(), len(quick),
                    worst * 1000, t_busy * 1000, len(late), min(late),
                    max(late)))
+        figure("memory with %d queries in flight: VmRSS %s KiB" % (
+            inflight, rss_at_cap))
     suite.case("inflight_cap_overload_servfail", cap)
 
     def shutdown2():

@@ -343,7 +343,9 @@ def main(suite):
                        min(ports), max(ports), 100 * seq_ports,
                        100 * seq_ids))
             check(d_ids >= 0.95 * len(ids), "only %d distinct IDs" % d_ids)
-            check(d_ports >= 0.90 * len(ports), "only %d distinct ports"
+            # the bar: most of a thousand from distinct ports (a
+            # pool of 1024 random ports per family, renewed as used)
+            check(d_ports > 0.5 * len(ports), "only %d distinct ports"
                   % d_ports)
             check(max(ports) - min(ports) >= 10000, "ports span only %d..%d"
                   % (min(ports), max(ports)))
