@@ -12,7 +12,8 @@
  * For every test section and client limit (512, 1232, 65535), runs
  * dns64_classify(), dns64_filter() and dns64_synthesize(); every answer
  * must fit the limit and the buffer, parse back as a response, and carry
- * the client's ID (and question, when the answers were to it).
+ * the client's ID (and question, when the answers were to it); what is
+ * filtered or relayed holds no AAAA record that `exclude` holds.
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -Isrc \
  *	tests/fuzz/fuzz_synth.c src/wire.c src/msg.c src/addr.c \
@@ -69,6 +70,29 @@ derive_query(const struct msg_info *ai, uint8_t opt, uint8_t *pkt,
 }
 
 /*
+ * RFC 6147 5.1.4: no AAAA record that `exclude` holds in the answer
+ * section of out (n bytes, parsed into back).
+ */
+static void
+check_no_excluded(const struct dns64_section *s, const uint8_t *out,
+    size_t n, const struct msg_info *back)
+{
+	struct msg_iter	 it;
+	struct msg_rr	 rr;
+	struct in6_addr	 a;
+
+	msg_iter_init(&it, out, n, back);
+	while (msg_iter_next(&it, &rr) == 1 &&
+	    rr.section == DNS_SECTION_ANSWER) {
+		if (rr.type != DNS_TYPE_AAAA || rr.rclass != DNS_CLASS_IN ||
+		    rr.rdlen != 16)
+			continue;
+		memcpy(a.s6_addr, out + rr.rdata_off, 16);
+		CHECK(!dns64_excluded(s, &a));
+	}
+}
+
+/*
  * One section: classify the AAAA answer, then filter and synthesize for
  * every client limit.
  */
@@ -103,10 +127,15 @@ run_section(const struct dns64_section *s, uint8_t opt,
 			n = dns64_filter(s, qi, aaaa, aaaa_len, ai, max, out,
 			    cap);
 			fuzz_check_answer(out, n, max, cap, qi, true, &back);
+			if (n > 0)
+				check_no_excluded(s, out, n, &back);
 		}
 		n = dns64_synthesize(s, qi, aaaa, aaaa_len, ai, a, a_len,
 		    ani, max, out, cap, &synth);
 		fuzz_check_answer(out, n, max, cap, qi, same_q, &back);
+		/* what is not synthesized is relayed without excluded AAAA */
+		if (n > 0 && !synth)
+			check_no_excluded(s, out, n, &back);
 		if (n > 0 && synth) {
 			CHECK(a != NULL);
 			/* AD is never set on what we made (RFC 6147 5.5) */

@@ -25,6 +25,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
@@ -59,7 +60,7 @@ SOA = "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300
 
 
 def soa(zone, ttl=900):
-    return dns.rrset.from_text(zone, ttl, "IN", "SOA", SOA)
+    return rr(zone, ttl, "SOA", SOA)
 
 
 def response(name, rdtype, answer=(), authority=(), additional=(),
@@ -78,15 +79,22 @@ def response(name, rdtype, answer=(), authority=(), additional=(),
     if ede is not None:
         r.use_edns(0, 0, 1232,
                    options=[dns.edns.EDEOption(ede, "seed")])
-    return r.to_wire()
+    return r.to_wire(want_shuffle=False)
 
 
 def rr(name, ttl, rdtype, *rdatas):
-    return dns.rrset.from_text(name, ttl, "IN", rdtype, *rdatas)
+    """An RRset with its records in the order given (from_text keeps
+    no order)."""
+    rs = dns.rrset.RRset(dns.name.from_text(name), dns.rdataclass.IN,
+                         dns.rdatatype.from_text(rdtype))
+    for text in rdatas:
+        rs.add(dns.rdata.from_text(dns.rdataclass.IN, rs.rdtype, text),
+               ttl)
+    return rs
 
 
 def synth(opt, aaaa, a, q=None):
-    qw = q.to_wire() if q is not None else b""
+    qw = q.to_wire(want_shuffle=False) if q is not None else b""
     return bytes([opt]) + u16(len(qw)) + qw + u16(len(aaaa)) + aaaa + a
 
 
@@ -274,8 +282,7 @@ EDGE = {
 def spec_example():
     """The ```ini block of SPEC.md, if it is around."""
     for path in (os.path.join(TOP, "SPEC.md"),
-                 os.path.join(TOP, "..", "shared", "SPEC.md"),
-                 "/work/shared/SPEC.md"):
+                 os.path.join(TOP, "..", "shared", "SPEC.md")):
         try:
             text = open(path).read()
         except OSError:
