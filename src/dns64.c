@@ -881,8 +881,9 @@ ip6arpa_addr(const uint8_t *name, size_t nlen, struct in6_addr *a)
 	unsigned	 i, k;
 	int		 v;
 
-	if (nlen != 64 + sizeof(ip6_arpa) ||
-	    wire_name_len(name, nlen) != nlen)
+	/* 32 one-byte labels then "ip6.arpa": the loop and the suffix
+	 * comparison check every length byte. */
+	if (nlen != 64 + sizeof(ip6_arpa))
 		return false;
 	memset(a, 0, sizeof(*a));
 	for (i = 0; i < 32; i++) {
@@ -907,7 +908,14 @@ inaddr_name(struct in_addr v4, uint8_t *out)
 	int		 i, l;
 
 	for (i = 3; i >= 0; i--) {
-		l = snprintf((char *)out + n + 1, 4, "%u", v[i]);
+		uint8_t	*p = out + n + 1;
+
+		l = 0;
+		if (v[i] >= 100)
+			p[l++] = (uint8_t)('0' + v[i] / 100);
+		if (v[i] >= 10)
+			p[l++] = (uint8_t)('0' + v[i] / 10 % 10);
+		p[l++] = (uint8_t)('0' + v[i] % 10);
 		out[n] = (uint8_t)l;
 		n += 1 + (size_t)l;
 	}

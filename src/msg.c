@@ -107,6 +107,8 @@ take_opt(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
 	return true;
 }
 
+static int	iter_next(struct msg_iter *it, struct msg_rr *rr, bool copy);
+
 /*
  * Walk every RR after the question; collect the OPT RR.  False on the
  * first malformed RR or OPT.
@@ -122,7 +124,8 @@ parse_records(const uint8_t *pkt, size_t len, struct msg_info *mi)
 	msg_iter_init(&it, pkt, len, mi);
 	for (;;) {
 		start = it.w.pos;
-		r = msg_iter_next(&it, &rr);
+		/* Owner names are checked, not copied: only OPT's matters. */
+		r = iter_next(&it, &rr, false);
 		if (r == 0)
 			return true;
 		if (r < 0)
@@ -239,8 +242,12 @@ msg_iter_init(struct msg_iter *it, const uint8_t *pkt, size_t len,
  * Next RR: 1 with *rr filled, 0 after the last one, -1 if the RR does not
  * parse or its RDATA runs past the end.  After -1 every call returns -1.
  */
-int
-msg_iter_next(struct msg_iter *it, struct msg_rr *rr)
+/*
+ * The next RR as msg_iter_next() says, but with the owner name copied
+ * only when copy is set (otherwise checked, and only its length kept).
+ */
+static int
+iter_next(struct msg_iter *it, struct msg_rr *rr, bool copy)
 {
 	struct wire	w;
 
@@ -253,7 +260,7 @@ msg_iter_next(struct msg_iter *it, struct msg_rr *rr)
 		return 0;
 
 	w = it->w;
-	if (!wire_read_name(&w, rr->name, &rr->name_len) ||
+	if (!wire_read_name(&w, copy ? rr->name : NULL, &rr->name_len) ||
 	    !wire_read_u16(&w, &rr->type) ||
 	    !wire_read_u16(&w, &rr->rclass) ||
 	    !wire_read_u32(&w, &rr->ttl) ||
@@ -270,6 +277,12 @@ msg_iter_next(struct msg_iter *it, struct msg_rr *rr)
 	it->left[it->section]--;
 	it->w = w;
 	return 1;
+}
+
+int
+msg_iter_next(struct msg_iter *it, struct msg_rr *rr)
+{
+	return iter_next(it, rr, true);
 }
 
 /* ---------------------------------------------------------------- */

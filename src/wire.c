@@ -186,7 +186,9 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 		if (c == 0) {
 			if (n + 1 > DNS_MAX_NAME)
 				return false;
-			out[n++] = 0;
+			if (out != NULL)
+				out[n] = 0;
+			n++;
 			if (!jumped)
 				end = pos + 1;
 			break;
@@ -196,7 +198,8 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 			return false;
 		if (w->len - pos - 1 < c)
 			return false;
-		memcpy(out + n, w->buf + pos, (size_t)c + 1);
+		if (out != NULL)
+			memcpy(out + n, w->buf + pos, (size_t)c + 1);
 		n += (size_t)c + 1;
 		pos += (size_t)c + 1;
 	}
@@ -256,6 +259,8 @@ wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 
 	if (alen != blen)
 		return false;
+	if (memcmp(a, b, alen) == 0)	/* the usual case: same spelling */
+		return true;
 	for (i = 0; i < alen; i++)
 		if (lower(a[i]) != lower(b[i]))
 			return false;
@@ -273,9 +278,12 @@ wire_name_is_subdomain(const uint8_t *name, size_t nlen, const uint8_t *zone,
 {
 	size_t	off;
 
-	if (wire_name_len(name, nlen) != nlen || wire_name_len(zone, zlen) != zlen)
+	if (zlen > nlen || zlen == 0)
 		return false;
-	if (zlen > nlen)
+	/* Cheap rejection first: the last zlen bytes must spell the zone. */
+	if (!wire_name_equal(name + nlen - zlen, zlen, zone, zlen))
+		return false;
+	if (wire_name_len(name, nlen) != nlen || wire_name_len(zone, zlen) != zlen)
 		return false;
 	off = 0;
 	for (;;) {

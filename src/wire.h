@@ -41,7 +41,8 @@ size_t	wire_left(const struct wire *w);
  * point strictly before the start of the label sequence holding them
  * (which rules out loops), pointers into the 12-byte message header, more
  * than DNS_MAX_PTR_HOPS pointers, running out of bytes.  out must hold
- * DNS_MAX_NAME bytes; *outlen gets the length.
+ * DNS_MAX_NAME bytes, or be NULL to check the name without copying it;
+ * *outlen gets the length.
  */
 bool	wire_read_name(struct wire *w, uint8_t *out, size_t *outlen);
 
