@@ -8,6 +8,10 @@
 # stopped when the script exits.  Debian packages only: dnsperf, knot
 # (the upstream), unbound, knot-resolver, pdns-recursor, bind9, dnsdist;
 # a peer that is not installed is skipped and the report says so.
+#   apt-get install dnsperf knot unbound knot-resolver pdns-recursor \
+#       bind9 dnsdist python3          (and valgrind strace for profile.sh)
+# The packages' own services need not run: every program is started here
+# with a configuration of its own.
 #
 # Variables (environment or make command line):
 #   BENCH_SECONDS       length of each saturation run (default 10)
@@ -91,7 +95,7 @@ load() {
 }
 
 declare -A LABEL PORT BIN TPIDS NOTE
-declare -A SAT_QPS SAT_CPU SAT_LOST SAT_RC LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU
+declare -A SAT_QPS SAT_CPU SAT_LOST SAT_RC LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
 LABEL=([direct]="upstream direct (knotd)" [dns64proxy]="dns64proxy"
     [dns64proxy_par]="dns64proxy parallel=yes"
     [unbound]="unbound dns64" [kresd]="kresd dns64"
@@ -208,22 +212,25 @@ sat_run() {
 
 # lat_run TARGET KIND FILE RATE LOOP: fixed-rate run, per-query latencies
 lat_run() {
-	local t=$1 kind=$2 file=$3 rate=$4 loop=$5 out c0 c1 nopt="-n 1"
+	local t=$1 kind=$2 file=$3 rate=$4 loop=$5 out c0 c1 l0 l1 nopt="-n 1"
 	local sent completed lost qps avg_ms p99_ms noerror rcodes
 	out=$BENCH_TMP/lat-$kind-$t.out
 	[ "$loop" = yes ] && nopt=""
 	c0=$(cpu_ticks ${TPIDS[$t]})
+	l0=$(sock_drops "${PORT[$t]}")
 	load dnsperf $SUPPRESS -s 127.0.0.1 -p "${PORT[$t]}" -d "$file" $nopt \
 	    -l "$BENCH_LAT_SECONDS" -Q "$rate" -c "$BENCH_CLIENTS" -q 2000 \
 	    -t 2 -v >"$out" 2>&1
 	c1=$(cpu_ticks ${TPIDS[$t]})
+	l1=$(sock_drops "${PORT[$t]}")
+	LAT_DROPS[$kind,$t]=$((l1 - l0))
 	eval "$("$PY" "$BENCH_DIR/dpstats.py" "$out")"
 	LAT_RATE[$kind,$t]=$rate
 	LAT_AVG[$kind,$t]=$avg_ms
 	LAT_P99[$kind,$t]=$p99_ms
 	LAT_LOST[$kind,$t]=$lost
 	LAT_CPU[$kind,$t]=$(us_per_query $((c1 - c0)) "$completed")
-	log "  $kind ${LABEL[$t]}: at $rate q/s avg $avg_ms ms, p99 $p99_ms ms, $lost lost"
+	log "  $kind ${LABEL[$t]}: at $rate q/s avg $avg_ms ms, p99 $p99_ms ms, $lost lost, $((l1 - l0)) dropped at its listen socket"
 	rm -f "$out"
 }
 
@@ -459,7 +466,8 @@ report() {
 	echo "          sent twice to a target; a fast target may run out of names before the time is up);"
 	echo "          dnsperf -Q RATE -l $BENCH_LAT_SECONDS -v (latency at a fixed rate, fresh unique names: avg and p99 over"
 	echo "          dnsperf's per-query latencies; RATE is half the lowest saturation rate of the targets but"
-	echo "          the direct upstream, unless BENCH_RATE is set); 'lost': no answer within 2 s."
+	echo "          the direct upstream, unless BENCH_RATE is set); 'lost': no answer within 2 s;"
+	echo "          'sockdr': of those, dropped by the kernel at the target's full listen socket (/proc/net/udp)."
 	echo "          cached kind: dnsperf goes round its 300 names (caches filled first with two passes)."
 	echo "CPU us/q: utime+stime of the target's process (/proc/PID/stat, all threads) over the run / answered queries;"
 	echo "          left: at saturation, right: at the fixed rate (more wake-ups per query when not saturated)."
@@ -469,15 +477,15 @@ report() {
 	for kind in $BENCH_KINDS; do
 		echo
 		echo "== $kind: ${KIND_TEXT[$kind]:-}"
-		printf '%-31s %9s %8s %6s | %7s %8s %8s %6s %8s\n' target "q/s@sat" "CPU us/q" lost \
-		    "rate" "avg ms" "p99 ms" lost "CPU us/q"
+		printf '%-31s %9s %8s %6s | %7s %8s %8s %6s %6s %8s\n' target "q/s@sat" "CPU us/q" lost \
+		    "rate" "avg ms" "p99 ms" lost sockdr "CPU us/q"
 		for t in $BENCH_TARGETS; do
 			[ -n "${SAT_QPS[$kind,$t]:-}" ] || continue
-			printf '%-31s %9s %8s %6s | %7s %8s %8s %6s %8s\n' "${LABEL[$t]}" \
+			printf '%-31s %9s %8s %6s | %7s %8s %8s %6s %6s %8s\n' "${LABEL[$t]}" \
 			    "${SAT_QPS[$kind,$t]}" "${SAT_CPU[$kind,$t]}" "${SAT_LOST[$kind,$t]}" \
 			    "${LAT_RATE[$kind,$t]:--}" "${LAT_AVG[$kind,$t]:--}" \
 			    "${LAT_P99[$kind,$t]:--}" "${LAT_LOST[$kind,$t]:--}" \
-			    "${LAT_CPU[$kind,$t]:--}"
+			    "${LAT_DROPS[$kind,$t]:--}" "${LAT_CPU[$kind,$t]:--}"
 		done
 		for t in $BENCH_TARGETS; do
 			[ -n "${SAT_RC[$kind,$t]:-}" ] || continue
@@ -517,7 +525,7 @@ report() {
 		echo
 		echo "== 10,000 queries in flight: silent upstream (reads and drops), timeout = 20000, attempts = 1;"
 		echo "   10,000 unique AAAA queries from 64 sockets at about 20,000 q/s, memory read 2 s after the last one"
-		echo "   (target <= 16 MiB resident; the proxy caps queries in flight at 4096 per worker, MAX_INFLIGHT)"
+		echo "   (target <= 16 MiB resident; the proxy caps queries in flight per worker: MAX_INFLIGHT in src/main.c)"
 		for w in 1 3; do
 			[ -n "${MEM[$w]:-}" ] || continue
 			echo "workers = $w: ${MEM[$w]}"
