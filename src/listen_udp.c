@@ -19,6 +19,7 @@
 
 #define UDP_BATCH	32	/* datagrams per recvmmsg() */
 #define UDP_QUERY_MAX	4096	/* larger datagrams are dropped */
+#define UDP_RCVBUF	(4 * 1024 * 1024)	/* listen socket buffer */
 
 static __thread uint8_t	udp_rxbuf[UDP_BATCH][UDP_QUERY_MAX];
 
@@ -34,6 +35,19 @@ listener_socket(const struct sockaddr_storage *ss, int type, bool reuseport)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (reuseport)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	if (type == SOCK_DGRAM) {
+		/*
+		 * Room for bursts: the default (about 200 KiB) overflows when
+		 * the loop is off the CPU for a moment under load.  As root
+		 * the system's rmem_max does not apply.
+		 */
+		int	 size = UDP_RCVBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+		    sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+			    sizeof(size));
+	}
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, (const struct sockaddr *)ss,
