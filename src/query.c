@@ -267,6 +267,16 @@ query_respond(struct query *q, const uint8_t *pkt, size_t len)
 	query_free(q);
 }
 
+static void	query_servfail(struct query *q);
+
+/* No upstream answered in time: SERVFAIL (SPEC.md 8). */
+static void
+query_timeout(struct query *q)
+{
+	q->action = "timeout";
+	query_servfail(q);
+}
+
 /* SERVFAIL to the client, then free. */
 static void
 query_servfail(struct query *q)
@@ -367,24 +377,18 @@ static void
 query_main_done(struct query *q, const uint8_t *resp, size_t len,
     const struct msg_info *ri)
 {
+	enum dns64_action act = DNS64_PASS;
 	uint8_t		 target[DNS_MAX_NAME];
 	size_t		 target_len = 0, n;
 
-	if (!q->dns64 || q->qi.q.qtype != DNS_TYPE_AAAA) {
-		if (resp == NULL) {
-			q->action = "timeout";
-			query_servfail(q);
-		} else
-			query_relay(q, resp, len, ri);
-		return;
-	}
-	switch (dns64_classify(q->sec, &q->qi, resp, len, ri, target,
-	    &target_len)) {
+	if (q->dns64 && q->qi.q.qtype == DNS_TYPE_AAAA)
+		act = dns64_classify(q->sec, &q->qi, resp, len, ri, target,
+		    &target_len);
+	switch (act) {
 	case DNS64_PASS:
-		if (resp == NULL) {
-			q->action = "timeout";
-			query_servfail(q);
-		} else
+		if (resp == NULL)
+			query_timeout(q);
+		else
 			query_relay(q, resp, len, ri);
 		return;
 	case DNS64_FILTER:
@@ -411,8 +415,7 @@ query_a_done(struct query *q, const uint8_t *resp, size_t len,
 	size_t	 n;
 
 	if (resp == NULL) {
-		q->action = "timeout";
-		query_servfail(q);
+		query_timeout(q);
 		return;
 	}
 	n = dns64_synthesize(q->sec, &q->qi, q->aaaa ? q->aaaa->pkt : NULL,
@@ -440,8 +443,7 @@ query_ptr_done(struct query *q, const uint8_t *resp, size_t len,
 	size_t	 v4len, n;
 
 	if (resp == NULL) {
-		q->action = "timeout";
-		query_servfail(q);
+		query_timeout(q);
 		return;
 	}
 	v4len = query_v4name(q, v4name);
@@ -513,10 +515,9 @@ query_pa_done(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 		return;
 	}
 	if (q->state == QUERY_WAIT_A) {
-		if (resp == NULL) {
-			q->action = "timeout";
-			query_servfail(q);
-		} else
+		if (resp == NULL)
+			query_timeout(q);
+		else
 			query_a_done(q, resp, len, ri);
 		return;
 	}
