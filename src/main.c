@@ -531,8 +531,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "dns64proxy: out of memory\n");
 		return EXIT_STARTUP;
 	}
-	if (load_config(cfg, false) < 0)
+	if (load_config(cfg, false) < 0) {
+		free(cfg);
 		return EXIT_CONFIG;
+	}
 	if (check_only) {
 		if (d.verbose > 0)
 			config_dump(cfg, stdout);
