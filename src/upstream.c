@@ -1,13 +1,15 @@
 /*
  * upstream.c: see upstream.h.
  *
- * UDP: a pool of unconnected sockets per address family and worker, each
- * bound to a random port; exchanges in flight are found by ID in
- * pool->byid (one exchange per ID and worker), then checked against the
- * socket, the source address and the question.  A socket is replaced by
- * a fresh one (a new random port) once it has carried UPSTREAM_ROTATE
- * queries and none is waiting on it.  ICMP errors come back through
- * IP_RECVERR, so a dead upstream fails its attempt at once.
+ * UDP: a pool of sockets per address family and worker, each on a random
+ * port and connected to the upstream it last served (a connected socket
+ * spares the kernel a route lookup per datagram and receives from that
+ * upstream only).  The exchanges waiting on a socket hang off it in a
+ * short list, each with a random ID unique on that socket; an answer is
+ * matched by socket, ID, source address and question.  A socket is
+ * replaced by a fresh one (a new random port) once it has carried
+ * UPSTREAM_ROTATE queries and none is waiting on it.  ICMP errors come
+ * back through IP_RECVERR, so a dead upstream fails its attempt at once.
  */
 #include "acconfig.h"
 
@@ -33,6 +35,12 @@
 #define UPSTREAM_BATCH	16	/* datagrams per recvmmsg() */
 #define ID_TRIES	16	/* random IDs tried before giving up */
 
+union peer {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
 struct upstream_sock {
 	struct upstream_pool *pool;
 	int		 fd;		/* -1 until first used */
@@ -40,6 +48,8 @@ struct upstream_sock {
 	ev_io		 io;
 	unsigned	 uses;		/* attempts sent since opened */
 	unsigned	 pending;	/* attempts waiting on it */
+	struct upstream_xfer *waiting;	/* those attempts */
+	union peer	 peer;		/* connected to */
 };
 
 struct upstream_pool {
@@ -47,7 +57,6 @@ struct upstream_pool {
 	struct stats	*stats;
 	size_t		 nsock;			/* per family */
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
-	struct upstream_xfer *byid[65536];
 };
 
 static void	upstream_attempt(struct upstream_xfer *x);
@@ -140,18 +149,17 @@ upstream_pool_free(struct upstream_pool *p)
 }
 
 /*
- * (Re)open s on a random port the kernel picks (Linux randomizes the
- * ephemeral port of bind() to port 0).  0 / -1.
+ * (Re)open s connected to dest, on a random port: connect() binds an
+ * unbound socket to an ephemeral port, which Linux picks at random.
+ * 0 / -1.
  */
 static int
-sock_open(struct upstream_sock *s)
+sock_open(struct upstream_sock *s, const struct sockaddr *dest)
 {
-	struct sockaddr_storage ss;
 	int		 fd, on = 1;
+	socklen_t	 len = addr_len(dest);
 
 	sock_close(s);
-	memset(&ss, 0, sizeof(ss));
-	ss.ss_family = (sa_family_t)s->family;
 	fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -160,11 +168,11 @@ sock_open(struct upstream_sock *s)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
 	} else
 		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&ss, addr_len((struct sockaddr *)&ss))
-	    < 0) {
+	if (connect(fd, dest, len) < 0) {
 		close(fd);
 		return -1;
 	}
+	memcpy(&s->peer, dest, len);
 	s->fd = fd;
 	s->uses = 0;
 	ev_io_init(&s->io, upstream_sock_cb, fd, EV_READ);
@@ -172,31 +180,70 @@ sock_open(struct upstream_sock *s)
 	return 0;
 }
 
+/* Point an idle socket at another upstream; its port stays.  0 / -1. */
+static int
+sock_reconnect(struct upstream_sock *s, const struct sockaddr *dest)
+{
+	socklen_t	 len = addr_len(dest);
+
+	if (connect(s->fd, dest, len) < 0)
+		return -1;
+	memcpy(&s->peer, dest, len);
+	return 0;
+}
+
+#define PICK_TRIES	8	/* random picks before a scan */
+
 /*
- * A socket of the family, at random; opened or renewed as needed.  NULL
+ * A socket for dest, at random: opened, renewed or pointed at dest as
+ * needed.  A socket busy with another upstream is passed over.  NULL
  * when no socket can be had.
  */
 static struct upstream_sock *
-sock_pick(struct upstream_pool *p, int family)
+sock_pick(struct upstream_pool *p, const struct sockaddr *dest)
 {
-	struct upstream_sock *s;
-	size_t		 f = family == AF_INET6, i;
+	struct upstream_sock *s = NULL, *arr;
+	size_t		 f = dest->sa_family == AF_INET6, i, start;
+	int		 try;
 
-	if (p->socks[f] == NULL) {
-		if ((p->socks[f] = calloc(p->nsock, sizeof(*s))) == NULL)
+	if ((arr = p->socks[f]) == NULL) {
+		if ((arr = calloc(p->nsock, sizeof(*s))) == NULL)
 			return NULL;
 		for (i = 0; i < p->nsock; i++) {
-			p->socks[f][i].pool = p;
-			p->socks[f][i].fd = -1;
-			p->socks[f][i].family = family;
+			arr[i].pool = p;
+			arr[i].fd = -1;
+			arr[i].family = dest->sa_family;
 		}
+		p->socks[f] = arr;
 	}
-	s = &p->socks[f][upstream_random_below((uint32_t)p->nsock)];
+	for (try = 0; try < PICK_TRIES; try++) {
+		s = &arr[upstream_random_below((uint32_t)p->nsock)];
+		if (s->fd < 0 || s->pending == 0 ||
+		    addr_equal(&s->peer.sa, dest))
+			break;
+	}
+	if (try == PICK_TRIES) {
+		/* Nearly all busy with other upstreams: look for any idle. */
+		start = upstream_random_below((uint32_t)p->nsock);
+		for (i = 0; i < p->nsock; i++) {
+			s = &arr[(start + i) % p->nsock];
+			if (s->fd < 0 || s->pending == 0)
+				break;
+		}
+		if (i == p->nsock)
+			return NULL;
+	}
 	if (s->fd < 0 || (s->uses >= UPSTREAM_ROTATE && s->pending == 0)) {
-		if (sock_open(s) < 0) {
+		if (sock_open(s, dest) < 0) {
 			log_warn("upstream socket");
 			return NULL;
 		}
+	} else if (!addr_equal(&s->peer.sa, dest) && sock_reconnect(s, dest)
+	    < 0) {
+		/* Keep nothing half-known: the next use opens it afresh. */
+		log_warn("upstream connect");
+		sock_close(s);
+		return NULL;
 	}
 	return s;
 }
@@ -212,11 +259,9 @@ upstream_close(struct upstream_xfer *x)
 	struct upstream_pool *p = x->pool;
 
 	ev_timer_stop(p->loop, &x->timer);
-	if (x->id_held) {
-		p->byid[x->id] = NULL;
-		x->id_held = false;
-	}
 	if (x->sock != NULL) {
+		if ((*x->sprevp = x->snext) != NULL)
+			x->snext->sprevp = x->sprevp;
 		x->sock->pending--;
 		x->sock = NULL;
 	}
@@ -255,7 +300,6 @@ upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
 	x->tcp = tcp;
 	x->done = done;
 	x->active = true;
-	x->id_held = false;
 	x->sock = NULL;
 	x->fd = -1;
 	x->attempt = 0;
@@ -303,18 +347,37 @@ upstream_fail_attempt(struct upstream_xfer *x)
 	upstream_attempt(x);
 }
 
-/* A random ID that no other exchange of this worker holds.  0 / -1. */
-static int
-upstream_take_id(struct upstream_xfer *x)
+/* The exchange waiting on s with this ID, or NULL. */
+static struct upstream_xfer *
+sock_find(const struct upstream_sock *s, uint16_t id)
 {
-	struct upstream_pool *p = x->pool;
+	struct upstream_xfer *x;
+
+	for (x = s->waiting; x != NULL; x = x->snext)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+/*
+ * Give x a random ID that no other exchange on s holds, and hang it on
+ * s.  0 / -1.
+ */
+static int
+upstream_take_id(struct upstream_xfer *x, struct upstream_sock *s)
+{
 	int		 i;
 
 	for (i = 0; i < ID_TRIES; i++) {
 		x->id = upstream_random16();
-		if (p->byid[x->id] == NULL) {
-			p->byid[x->id] = x;
-			x->id_held = true;
+		if (s->pending == 0 || sock_find(s, x->id) == NULL) {
+			x->sock = s;
+			if ((x->snext = s->waiting) != NULL)
+				x->snext->sprevp = &x->snext;
+			x->sprevp = &s->waiting;
+			s->waiting = x;
+			s->pending++;
+			s->uses++;
 			return 0;
 		}
 	}
@@ -332,21 +395,20 @@ upstream_attempt(struct upstream_xfer *x)
 	struct upstream_pool *p = x->pool;
 	const struct config *cfg = x->cfg;
 	const struct sockaddr *sa;
+	struct upstream_sock *s;
 
 	x->dest = &cfg->upstream[x->attempt % cfg->nupstream];
 	sa = (const struct sockaddr *)x->dest;
 	x->attempt++;
 	ev_timer_set(&x->timer, cfg->timeout_ms / 1000.0, 0.);
 	ev_timer_start(p->loop, &x->timer);
-	if (upstream_take_id(x) < 0) {
-		log_debug("upstream: no free query ID");
-		return;
-	}
-	wire_set_u16(x->pkt, x->id);
 	x->sent = ev_now(p->loop);
-	p->stats->upstream_queries++;
 
 	if (x->tcp) {
+		/* Each attempt has a connection of its own: any ID will do. */
+		x->id = upstream_random16();
+		wire_set_u16(x->pkt, x->id);
+		p->stats->upstream_queries++;
 		x->fd = socket(sa->sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (x->fd < 0) {
@@ -365,12 +427,16 @@ upstream_attempt(struct upstream_xfer *x)
 		ev_io_start(p->loop, &x->io);
 		return;
 	}
-	if ((x->sock = sock_pick(p, sa->sa_family)) == NULL)
+	if ((s = sock_pick(p, sa)) == NULL)
 		return;
-	x->sock->pending++;
-	x->sock->uses++;
-	if (sendto(x->sock->fd, x->pkt, x->len, 0, sa, addr_len(sa)) < 0)
-		log_debug("upstream sendto: %s", strerror(errno));
+	if (upstream_take_id(x, s) < 0) {
+		log_debug("upstream: no free query ID");
+		return;
+	}
+	wire_set_u16(x->pkt, x->id);
+	p->stats->upstream_queries++;
+	if (send(s->fd, x->pkt, x->len, 0) < 0)
+		log_debug("upstream send: %s", strerror(errno));
 }
 
 static void
@@ -418,7 +484,7 @@ upstream_deliver(struct upstream_sock *s, const uint8_t *pkt, size_t len,
 	struct msg_info	 ri;
 
 	if (len >= DNS_HDR_LEN &&
-	    (x = p->byid[wire_get_u16(pkt)]) != NULL && x->sock == s &&
+	    (x = sock_find(s, wire_get_u16(pkt))) != NULL &&
 	    addr_equal(from, (const struct sockaddr *)x->dest) &&
 	    upstream_match(x, pkt, len, &ri)) {
 		upstream_finish(x, pkt, len, &ri);
@@ -456,8 +522,8 @@ upstream_errqueue(struct upstream_sock *s)
 			return;
 		if (iov.iov_len < 2 || mh.msg_namelen == 0)
 			continue;
-		x = s->pool->byid[wire_get_u16(buf)];
-		if (x != NULL && x->sock == s && addr_equal(
+		x = sock_find(s, wire_get_u16(buf));
+		if (x != NULL && addr_equal(
 		    (struct sockaddr *)&dst, (const struct sockaddr *)x->dest)) {
 			log_debug("upstream: ICMP error: next attempt");
 			upstream_fail_attempt(x);

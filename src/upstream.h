@@ -43,8 +43,9 @@ struct upstream_xfer {
 	upstream_done_fn done;
 	bool		 active;
 	bool		 tcp;
-	bool		 id_held;	/* pool->byid[id] is this exchange */
 	struct upstream_sock *sock;	/* UDP: the current attempt's socket */
+	struct upstream_xfer *snext;	/* others waiting on that socket */
+	struct upstream_xfer **sprevp;
 	const struct sockaddr_storage *dest;	/* the current attempt's upstream */
 	ev_timer	 timer;
 	unsigned	 attempt;	/* attempts started so far */
