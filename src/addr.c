@@ -393,40 +393,43 @@ addr_format_cidr(const struct cidr *c, char *out, size_t cap)
  * 8155 (192.0.0.10) carve out two global anycast addresses inside
  * 192.0.0.0/24; they are global here too.
  */
+#define V4(a, b, c, d)	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | \
+			    ((uint32_t)(c) << 8) | (uint32_t)(d))
+#define V4MASK(len)	((uint32_t)(0xffffffffu << (32 - (len))))
+
 static const struct {
-	uint8_t		 net[4];
-	unsigned	 len;
+	uint32_t	 net;		/* host byte order */
+	uint32_t	 mask;
 } ipv4_not_global[] = {
-	{ { 0, 0, 0, 0 }, 8 },		/* "this network", RFC 791 */
-	{ { 10, 0, 0, 0 }, 8 },		/* private, RFC 1918 */
-	{ { 100, 64, 0, 0 }, 10 },	/* shared address space, RFC 6598 */
-	{ { 127, 0, 0, 0 }, 8 },	/* loopback, RFC 1122 */
-	{ { 169, 254, 0, 0 }, 16 },	/* link local, RFC 3927 */
-	{ { 172, 16, 0, 0 }, 12 },	/* private, RFC 1918 */
-	{ { 192, 0, 0, 0 }, 24 },	/* IETF protocol assignments, RFC 6890 */
-	{ { 192, 0, 2, 0 }, 24 },	/* TEST-NET-1, RFC 5737 */
-	{ { 192, 88, 99, 0 }, 24 },	/* 6to4 relay anycast, RFC 7526 */
-	{ { 192, 168, 0, 0 }, 16 },	/* private, RFC 1918 */
-	{ { 198, 18, 0, 0 }, 15 },	/* benchmarking, RFC 2544 */
-	{ { 198, 51, 100, 0 }, 24 },	/* TEST-NET-2, RFC 5737 */
-	{ { 203, 0, 113, 0 }, 24 },	/* TEST-NET-3, RFC 5737 */
-	{ { 224, 0, 0, 0 }, 4 },	/* multicast, RFC 5771 */
-	{ { 240, 0, 0, 0 }, 4 },	/* reserved and broadcast, RFC 1112 */
+	{ V4(0, 0, 0, 0), V4MASK(8) },		/* "this network", RFC 791 */
+	{ V4(10, 0, 0, 0), V4MASK(8) },		/* private, RFC 1918 */
+	{ V4(100, 64, 0, 0), V4MASK(10) },	/* shared space, RFC 6598 */
+	{ V4(127, 0, 0, 0), V4MASK(8) },	/* loopback, RFC 1122 */
+	{ V4(169, 254, 0, 0), V4MASK(16) },	/* link local, RFC 3927 */
+	{ V4(172, 16, 0, 0), V4MASK(12) },	/* private, RFC 1918 */
+	{ V4(192, 0, 0, 0), V4MASK(24) },	/* IETF assignments, RFC 6890 */
+	{ V4(192, 0, 2, 0), V4MASK(24) },	/* TEST-NET-1, RFC 5737 */
+	{ V4(192, 88, 99, 0), V4MASK(24) },	/* 6to4 relay, RFC 7526 */
+	{ V4(192, 168, 0, 0), V4MASK(16) },	/* private, RFC 1918 */
+	{ V4(198, 18, 0, 0), V4MASK(15) },	/* benchmarking, RFC 2544 */
+	{ V4(198, 51, 100, 0), V4MASK(24) },	/* TEST-NET-2, RFC 5737 */
+	{ V4(203, 0, 113, 0), V4MASK(24) },	/* TEST-NET-3, RFC 5737 */
+	{ V4(224, 0, 0, 0), V4MASK(4) },	/* multicast, RFC 5771 */
+	{ V4(240, 0, 0, 0), V4MASK(4) },	/* reserved, broadcast, RFC 1112 */
 };
 
 bool
 addr_ipv4_is_global(struct in_addr a)
 {
-	const uint8_t	*b = (const uint8_t *)&a.s_addr;
+	uint32_t	 v = ntohl(a.s_addr);
 	size_t		 i;
 
 	/* RFC 7723 PCP anycast and RFC 8155 TURN anycast are global. */
-	if (b[0] == 192 && b[1] == 0 && b[2] == 0 && (b[3] == 9 || b[3] == 10))
+	if (v == V4(192, 0, 0, 9) || v == V4(192, 0, 0, 10))
 		return true;
 	for (i = 0; i < sizeof(ipv4_not_global) / sizeof(ipv4_not_global[0]);
 	    i++)
-		if (bits_equal(ipv4_not_global[i].net, b,
-		    ipv4_not_global[i].len))
+		if ((v & ipv4_not_global[i].mask) == ipv4_not_global[i].net)
 			return false;
 	return true;
 }

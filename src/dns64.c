@@ -370,6 +370,18 @@ rr_excluded(const struct dns64_section *s, const uint8_t *pkt, size_t len,
 }
 
 /*
+ * Is rr, read by msg_iter_next_lazy(), owned (case-insensitively) by
+ * name?  Fills rr->name when the lengths agree.
+ */
+static bool
+rr_owned_by(const uint8_t *pkt, size_t len, struct msg_rr *rr,
+    const uint8_t *name, size_t nlen)
+{
+	return rr->name_len == nlen && msg_rr_owner(pkt, len, rr) &&
+	    wire_name_equal(rr->name, rr->name_len, name, nlen);
+}
+
+/*
  * Follow the CNAME chain in the answer section of pkt from start: at each
  * step, the target of a CNAME owned (case-insensitively) by the current
  * name, at most DNS64_MAX_CHAIN steps.  DNAME records are not followed:
@@ -394,10 +406,10 @@ chain_end(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 	for (hop = 0; hop < DNS64_MAX_CHAIN; hop++) {
 		found = false;
 		msg_iter_init(&it, pkt, len, mi);
-		while ((r = msg_iter_next(&it, &rr)) == 1 &&
+		while ((r = msg_iter_next_lazy(&it, &rr)) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER) {
 			if (rr.type != DNS_TYPE_CNAME ||
-			    !wire_name_equal(rr.name, rr.name_len, end, *elen))
+			    !rr_owned_by(pkt, len, &rr, end, *elen))
 				continue;
 			if (!read_name_at(pkt, len, rr.rdata_off, next, &nlen))
 				return false;
@@ -426,10 +438,10 @@ has_answer_rr(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 	struct msg_rr	 rr;
 
 	msg_iter_init(&it, pkt, len, mi);
-	while (msg_iter_next(&it, &rr) == 1 &&
+	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER)
 		if (rr.type == type &&
-		    wire_name_equal(rr.name, rr.name_len, name, nlen))
+		    rr_owned_by(pkt, len, &rr, name, nlen))
 			return true;
 	return false;
 }
@@ -446,7 +458,7 @@ has_excluded(const struct dns64_section *s, const uint8_t *pkt, size_t len,
 	struct msg_rr	 rr;
 
 	msg_iter_init(&it, pkt, len, mi);
-	while (msg_iter_next(&it, &rr) == 1 &&
+	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER)
 		if (rr_excluded(s, pkt, len, &rr))
 			return true;
@@ -472,7 +484,7 @@ negative_ttl(const uint8_t *pkt, size_t len, const struct msg_info *mi)
 	if (pkt == NULL || mi == NULL)
 		return DNS64_NEG_TTL_DEFAULT;
 	msg_iter_init(&it, pkt, len, mi);
-	while (msg_iter_next(&it, &rr) == 1) {
+	while (msg_iter_next_lazy(&it, &rr) == 1) {
 		if (rr.section != DNS_SECTION_AUTHORITY)
 			continue;
 		if (rr.type != DNS_TYPE_SOA)
@@ -575,13 +587,17 @@ copy_section(struct msg_builder *mb, const struct dns64_section *s,
 	struct msg_rr	 rr;
 
 	msg_iter_init(&it, pkt, len, mi);
-	while (msg_iter_next(&it, &rr) == 1) {
+	while (msg_iter_next_lazy(&it, &rr) == 1) {
 		if (section >= 0 && rr.section != section)
 			continue;
 		if (rr.type == DNS_TYPE_OPT)
 			continue;
 		if (s != NULL && rr_excluded(s, pkt, len, &rr))
 			continue;
+		if (!msg_rr_owner(pkt, len, &rr)) {
+			mb->overflow = true;	/* as for malformed RDATA */
+			return;
+		}
 		msg_build_copy_rr(mb, rr.section, pkt, len, &rr, rr.ttl);
 	}
 }
@@ -630,15 +646,14 @@ dns64_classify(const struct dns64_section *s, const struct msg_info *qi,
 	    target_len))
 		return DNS64_PASS;
 	msg_iter_init(&it, resp, len, ri);
-	while (msg_iter_next(&it, &rr) == 1 &&
+	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER) {
 		if (!rr_aaaa(resp, len, &rr, &a))
 			continue;
 		/* RFC 6147 5.1.4: excluded AAAA count as absent. */
 		if (dns64_excluded(s, &a))
 			excluded++;
-		else if (wire_name_equal(rr.name, rr.name_len, target,
-		    *target_len))
+		else if (rr_owned_by(resp, len, &rr, target, *target_len))
 			usable++;
 	}
 	/* RFC 6147 5.1.1: only synthall synthesizes over real AAAA. */
@@ -712,10 +727,10 @@ synth_records(struct msg_builder *mb, const struct dns64_section *s,
 	size_t		 i, n = 0;
 
 	msg_iter_init(&it, a, a_len, ani);
-	while (msg_iter_next(&it, &rr) == 1 &&
+	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER) {
 		if (!rr_a(a, a_len, &rr, &v4) ||
-		    !wire_name_equal(rr.name, rr.name_len, end, elen))
+		    !rr_owned_by(a, a_len, &rr, end, elen))
 			continue;
 		for (i = 0; i < s->nprefixes; i++) {
 			if (!dns64_maps(s, &s->prefixes[i], v4) ||
@@ -812,10 +827,11 @@ dns64_synthesize(const struct dns64_section *s,
 	/* RFC 6147 5.1.5: the CNAME/DNAME chain goes with the answer. */
 	if (aaaa != NULL) {
 		msg_iter_init(&it, aaaa, aaaa_len, ai);
-		while (msg_iter_next(&it, &rr) == 1 &&
+		while (msg_iter_next_lazy(&it, &rr) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER)
-			if (rr.type == DNS_TYPE_CNAME ||
-			    rr.type == DNS_TYPE_DNAME)
+			if ((rr.type == DNS_TYPE_CNAME ||
+			    rr.type == DNS_TYPE_DNAME) &&
+			    msg_rr_owner(aaaa, aaaa_len, &rr))
 				msg_build_copy_rr(&mb, DNS_SECTION_ANSWER,
 				    aaaa, aaaa_len, &rr, rr.ttl);
 	}
@@ -824,11 +840,13 @@ dns64_synthesize(const struct dns64_section *s,
 	 * AAAA answer, and thousands of them would stall the worker. */
 	nchain = 0;
 	msg_iter_init(&it, a, a_len, ani);
-	while (msg_iter_next(&it, &rr) == 1 &&
+	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER) {
 		if (rr.type != DNS_TYPE_CNAME && rr.type != DNS_TYPE_DNAME)
 			continue;
 		if (++nchain > 2 * DNS64_MAX_CHAIN)
+			break;
+		if (!msg_rr_owner(a, a_len, &rr))
 			break;
 		if (aaaa != NULL && has_answer_rr(aaaa, aaaa_len, ai,
 		    rr.name, rr.name_len, rr.type))
@@ -977,11 +995,11 @@ dns64_ptr_answer(const struct dns64_section *s,
 
 	if (chain_end(resp, len, ri, v4name, v4len, end, &elen)) {
 		msg_iter_init(&it, resp, len, ri);
-		while (msg_iter_next(&it, &rr) == 1 &&
+		while (msg_iter_next_lazy(&it, &rr) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER) {
 			if (rr.type != DNS_TYPE_PTR ||
 			    rr.rclass != DNS_CLASS_IN ||
-			    !wire_name_equal(rr.name, rr.name_len, end, elen))
+			    !rr_owned_by(resp, len, &rr, end, elen))
 				continue;
 			if (nptr == 0 || rr.ttl < minttl)
 				minttl = rr.ttl;
@@ -1000,11 +1018,11 @@ dns64_ptr_answer(const struct dns64_section *s,
 	answer_start(&mb, qi, flags, out, lim);
 	if (s->reverse == DNS64_REVERSE_REWRITE) {
 		msg_iter_init(&it, resp, len, ri);
-		while (msg_iter_next(&it, &rr) == 1 &&
+		while (msg_iter_next_lazy(&it, &rr) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER) {
 			if (rr.type != DNS_TYPE_PTR ||
 			    rr.rclass != DNS_CLASS_IN ||
-			    !wire_name_equal(rr.name, rr.name_len, end, elen) ||
+			    !rr_owned_by(resp, len, &rr, end, elen) ||
 			    !read_name_at(resp, len, rr.rdata_off, target,
 			    &tlen))
 				continue;

@@ -23,6 +23,29 @@
 
 static __thread uint8_t	udp_rxbuf[UDP_BATCH][UDP_QUERY_MAX];
 
+/* recvmmsg() vectors over udp_rxbuf, set up once per thread. */
+static __thread struct mmsghdr udp_mm[UDP_BATCH];
+static __thread struct iovec udp_iov[UDP_BATCH];
+static __thread struct sockaddr_storage udp_from[UDP_BATCH];
+static __thread bool	udp_mm_ready;
+
+static void
+udp_mm_setup(void)
+{
+	int	 i;
+
+	for (i = 0; i < UDP_BATCH; i++) {
+		udp_iov[i].iov_base = udp_rxbuf[i];
+		udp_iov[i].iov_len = sizeof(udp_rxbuf[i]);
+		memset(&udp_mm[i].msg_hdr, 0, sizeof(udp_mm[i].msg_hdr));
+		udp_mm[i].msg_hdr.msg_name = &udp_from[i];
+		udp_mm[i].msg_hdr.msg_namelen = sizeof(udp_from[i]);
+		udp_mm[i].msg_hdr.msg_iov = &udp_iov[i];
+		udp_mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	udp_mm_ready = true;
+}
+
 /* Open, set up and bind one socket of the given type on ss. */
 static int
 listener_socket(const struct sockaddr_storage *ss, int type, bool reuseport)
@@ -173,24 +196,15 @@ static void
 udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener	*l = container_of(w, struct listener, udp_io);
-	struct mmsghdr	 mm[UDP_BATCH];
-	struct iovec	 iov[UDP_BATCH];
-	struct sockaddr_storage from[UDP_BATCH];
+	struct mmsghdr	*mm = udp_mm;
 	int		 n, i, round;
 
 	(void)loop;
 	(void)revents;
+	if (!udp_mm_ready)
+		udp_mm_setup();
 	/* Bounded: a flood cannot hold the loop. */
 	for (round = 0; round < 4; round++) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			iov[i].iov_base = udp_rxbuf[i];
-			iov[i].iov_len = sizeof(udp_rxbuf[i]);
-			memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-		}
 		n = recvmmsg(l->udp_fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -205,9 +219,12 @@ udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 				continue;
 			}
 			query_handle(l->px, &l->udp_resp,
-			    (struct sockaddr *)&from[i], udp_rxbuf[i],
+			    (struct sockaddr *)&udp_from[i], udp_rxbuf[i],
 			    mm[i].msg_len);
 		}
+		/* The kernel wrote these; the rest are as set up. */
+		for (i = 0; i < n; i++)
+			mm[i].msg_hdr.msg_namelen = sizeof(udp_from[i]);
 		if (n < UDP_BATCH)
 			return;
 	}

@@ -233,6 +233,9 @@ msg_iter_init(struct msg_iter *it, const uint8_t *pkt, size_t len,
 	it->w.pos = mi->question_end < DNS_HDR_LEN ? DNS_HDR_LEN :
 	    mi->question_end;
 	it->section = DNS_SECTION_ANSWER;
+	/* The question name at offset 12 parsed: it has no pointers. */
+	it->qname_len = mi->has_question && mi->question_end > DNS_HDR_LEN ?
+	    mi->q.name_len : 0;
 	it->left[0] = mi->ancount;
 	it->left[1] = mi->nscount;
 	it->left[2] = mi->arcount;
@@ -260,29 +263,70 @@ iter_next(struct msg_iter *it, struct msg_rr *rr, bool copy)
 		return 0;
 
 	w = it->w;
-	if (!wire_read_name(&w, copy ? rr->name : NULL, &rr->name_len) ||
-	    !wire_read_u16(&w, &rr->type) ||
+	rr->owner_off = w.pos;
+	if (it->qname_len != 0 && wire_left(&w) >= 2 &&
+	    w.buf[w.pos] == 0xc0 && w.buf[w.pos + 1] == DNS_HDR_LEN) {
+		/*
+		 * The common owner, a pointer to the question name: that
+		 * name was checked when the message was parsed.
+		 */
+		rr->name_len = it->qname_len;
+		rr->owner_q = true;
+		if (copy)
+			memcpy(rr->name, w.buf + DNS_HDR_LEN, it->qname_len);
+		w.pos += 2;
+	} else {
+		rr->owner_q = false;
+		if (!wire_read_name(&w, copy ? rr->name : NULL,
+		    &rr->name_len))
+			goto bad;
+	}
+	if (!wire_read_u16(&w, &rr->type) ||
 	    !wire_read_u16(&w, &rr->rclass) ||
 	    !wire_read_u32(&w, &rr->ttl) ||
-	    !wire_read_u16(&w, &rr->rdlen)) {
-		it->section = -1;
-		return -1;
-	}
+	    !wire_read_u16(&w, &rr->rdlen))
+		goto bad;
 	rr->rdata_off = w.pos;
-	if (!wire_skip(&w, rr->rdlen)) {
-		it->section = -1;
-		return -1;
-	}
+	if (!wire_skip(&w, rr->rdlen))
+		goto bad;
 	rr->section = it->section;
 	it->left[it->section]--;
 	it->w = w;
 	return 1;
+bad:
+	it->section = -1;
+	return -1;
 }
 
 int
 msg_iter_next(struct msg_iter *it, struct msg_rr *rr)
 {
 	return iter_next(it, rr, true);
+}
+
+int
+msg_iter_next_lazy(struct msg_iter *it, struct msg_rr *rr)
+{
+	return iter_next(it, rr, false);
+}
+
+bool
+msg_rr_owner(const uint8_t *pkt, size_t len, struct msg_rr *rr)
+{
+	struct wire	w;
+
+	if (rr->owner_off >= len)
+		return false;
+	if (rr->owner_q) {
+		/* name_len bytes at 12, checked by the parse */
+		if (DNS_HDR_LEN + rr->name_len > len)
+			return false;
+		memcpy(rr->name, pkt + DNS_HDR_LEN, rr->name_len);
+		return true;
+	}
+	wire_init(&w, pkt, len);
+	w.pos = rr->owner_off;
+	return wire_read_name(&w, rr->name, &rr->name_len);
 }
 
 /* ---------------------------------------------------------------- */

@@ -115,6 +115,8 @@ struct msg_rr {
 	int		section;	/* DNS_SECTION_* */
 	uint8_t		name[DNS_MAX_NAME];	/* owner, decompressed */
 	size_t		name_len;
+	size_t		owner_off;	/* offset of the owner in the packet */
+	bool		owner_q;	/* owner is a pointer to the question */
 	uint16_t	type;
 	uint16_t	rclass;
 	uint32_t	ttl;
@@ -127,6 +129,7 @@ struct msg_iter {
 	struct wire	w;
 	int		section;
 	unsigned	left[3];
+	size_t		qname_len;	/* the question's name, 0: none */
 };
 
 /* Start after the question of a message parsed into mi. */
@@ -134,6 +137,14 @@ void	msg_iter_init(struct msg_iter *it, const uint8_t *pkt, size_t len,
 	    const struct msg_info *mi);
 /* 1: *rr holds the next RR; 0: no more; -1: malformed. */
 int	msg_iter_next(struct msg_iter *it, struct msg_rr *rr);
+/*
+ * The same, but the owner name is only checked: rr->name is left unset
+ * (name_len is set) until msg_rr_owner() fills it.  For walks that look
+ * at the names of few records.
+ */
+int	msg_iter_next_lazy(struct msg_iter *it, struct msg_rr *rr);
+/* Fill rr->name from the packet rr was read from.  False if malformed. */
+bool	msg_rr_owner(const uint8_t *pkt, size_t len, struct msg_rr *rr);
 
 /*
  * Builder of a new message.  Names are written uncompressed except that an

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DNS_HDR_LEN	12
 #define DNS_MAX_NAME	255	/* RFC 1035 2.3.4, wire form incl. root */
@@ -25,13 +26,96 @@ struct wire {
 	size_t		 pos;
 };
 
-void	wire_init(struct wire *w, const uint8_t *buf, size_t len);
-bool	wire_read_u8(struct wire *w, uint8_t *out);
-bool	wire_read_u16(struct wire *w, uint16_t *out);
-bool	wire_read_u32(struct wire *w, uint32_t *out);
-bool	wire_read_bytes(struct wire *w, void *out, size_t n);
-bool	wire_skip(struct wire *w, size_t n);
-size_t	wire_left(const struct wire *w);
+/*
+ * The small readers are inline: they run for every field of every
+ * record.  Each returns false, cursor unmoved, when the bytes run out.
+ */
+
+/* Big-endian u16 at p; the caller guarantees two readable bytes. */
+static inline uint16_t
+wire_get_u16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+/* Store v big-endian at p; the caller guarantees two writable bytes. */
+static inline void
+wire_set_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)(v & 0xff);
+}
+
+/* A cursor at the start of buf[0..len); the caller keeps buf. */
+static inline void
+wire_init(struct wire *w, const uint8_t *buf, size_t len)
+{
+	w->buf = buf;
+	w->len = len;
+	w->pos = 0;
+}
+
+/* Bytes left after the cursor (0 if it was moved past the end). */
+static inline size_t
+wire_left(const struct wire *w)
+{
+	return w->pos >= w->len ? 0 : w->len - w->pos;
+}
+
+static inline bool
+wire_read_u8(struct wire *w, uint8_t *out)
+{
+	if (wire_left(w) < 1)
+		return false;
+	*out = w->buf[w->pos++];
+	return true;
+}
+
+static inline bool
+wire_read_u16(struct wire *w, uint16_t *out)
+{
+	if (wire_left(w) < 2)
+		return false;
+	*out = wire_get_u16(w->buf + w->pos);
+	w->pos += 2;
+	return true;
+}
+
+static inline bool
+wire_read_u32(struct wire *w, uint32_t *out)
+{
+	const uint8_t	*p;
+
+	if (wire_left(w) < 4)
+		return false;
+	p = w->buf + w->pos;
+	*out = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	    ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+	w->pos += 4;
+	return true;
+}
+
+/* Copy n bytes to out. */
+static inline bool
+wire_read_bytes(struct wire *w, void *out, size_t n)
+{
+	if (wire_left(w) < n)
+		return false;
+	if (n > 0)
+		memcpy(out, w->buf + w->pos, n);
+	w->pos += n;
+	return true;
+}
+
+/* Move the cursor n bytes on. */
+static inline bool
+wire_skip(struct wire *w, size_t n)
+{
+	if (wire_left(w) < n)
+		return false;
+	w->pos += n;
+	return true;
+}
 
 /*
  * Read a possibly compressed name at w->pos into out (uncompressed wire
@@ -84,7 +168,5 @@ bool	wbuf_put_bytes(struct wbuf *b, const void *p, size_t n);
 void	wbuf_set_u16(struct wbuf *b, size_t off, uint16_t v);
 
 /* Assemble / store integers from / to bytes (no unaligned casts). */
-uint16_t wire_get_u16(const uint8_t *p);
-void	 wire_set_u16(uint8_t *p, uint16_t v);
 
 #endif /* DNS64PROXY_WIRE_H */
