@@ -207,6 +207,13 @@ bool
 cache_store(struct cache *c, const struct cache_key *k, const uint8_t *pkt,
     size_t len, uint32_t now)
 {
+	return cache_store_capped(c, k, pkt, len, now, CACHE_MAX_TTL);
+}
+
+bool
+cache_store_capped(struct cache *c, const struct cache_key *k,
+    const uint8_t *pkt, size_t len, uint32_t now, uint32_t max_ttl)
+{
 	struct cache_entry *e;
 	struct msg_info	 mi;
 	struct msg_iter	 it;
@@ -261,6 +268,8 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *pkt,
 		return false;
 	if (ttl > CACHE_MAX_TTL)
 		ttl = CACHE_MAX_TTL;
+	if (ttl > max_ttl)
+		ttl = max_ttl;
 	if (ttl == 0)
 		return false;
 

@@ -21,6 +21,7 @@
 #define CACHE_MAX_ANSWER	4096	/* larger answers are not kept */
 #define CACHE_MAX_RRS		64	/* answers with more RRs are not kept */
 #define CACHE_MAX_TTL		86400
+#define CACHE_ONERROR_TTL	30	/* answers synthesized over a failure */
 
 struct cache_key {
 	uint8_t		name[DNS_MAX_NAME];	/* lower case */
@@ -54,6 +55,9 @@ size_t		 cache_count(const struct cache *c);
  */
 bool	cache_store(struct cache *c, const struct cache_key *k,
 	    const uint8_t *pkt, size_t len, uint32_t now);
+/* The same, kept for max_ttl seconds at most. */
+bool	cache_store_capped(struct cache *c, const struct cache_key *k,
+	    const uint8_t *pkt, size_t len, uint32_t now, uint32_t max_ttl);
 
 /*
  * On a hit, write the answer for client query qi into out (cap bytes):

@@ -556,7 +556,9 @@ answer_start(struct msg_builder *mb, const struct msg_info *qi,
  * Add the OPT, finish, and when the answer did not fit lim (the smaller
  * of the client's size and the buffer) build it again truncated: header,
  * question and OPT with TC set (RFC 1035 4.2.1, RFC 6147 5.4), never cut
- * inside a record.  Returns the length, 0 if even that does not fit.
+ * inside a record.  Returns the length, 0 if even that does not fit or
+ * if a record to copy from the upstream's answer was malformed (the
+ * caller answers SERVFAIL: a retry over TCP would not help).
  */
 static size_t
 answer_finish(struct msg_builder *mb, const struct msg_info *qi,
@@ -568,6 +570,8 @@ answer_finish(struct msg_builder *mb, const struct msg_info *qi,
 		msg_build_opt(mb, opt->udp, opt->flags, opt->ede);
 	if ((n = msg_build_finish(mb)) != 0)
 		return n;
+	if (mb->malformed)
+		return 0;
 	answer_start(mb, qi, flags | DNS_FLAG_TC, out, lim);
 	if (opt->on)
 		msg_build_opt(mb, opt->udp, opt->flags, opt->ede);
@@ -595,7 +599,7 @@ copy_section(struct msg_builder *mb, const struct dns64_section *s,
 		if (s != NULL && rr_excluded(s, pkt, len, &rr))
 			continue;
 		if (!msg_rr_owner(pkt, len, &rr)) {
-			mb->overflow = true;	/* as for malformed RDATA */
+			mb->malformed = mb->overflow = true;
 			return;
 		}
 		msg_build_copy_rr(mb, rr.section, pkt, len, &rr, rr.ttl);

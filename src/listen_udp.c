@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "mmsg.h"
 #include "query.h"
 
 #define container_of(p, type, member) \
@@ -28,23 +29,6 @@ static __thread struct mmsghdr udp_mm[UDP_BATCH];
 static __thread struct iovec udp_iov[UDP_BATCH];
 static __thread struct sockaddr_storage udp_from[UDP_BATCH];
 static __thread bool	udp_mm_ready;
-
-static void
-udp_mm_setup(void)
-{
-	int	 i;
-
-	for (i = 0; i < UDP_BATCH; i++) {
-		udp_iov[i].iov_base = udp_rxbuf[i];
-		udp_iov[i].iov_len = sizeof(udp_rxbuf[i]);
-		memset(&udp_mm[i].msg_hdr, 0, sizeof(udp_mm[i].msg_hdr));
-		udp_mm[i].msg_hdr.msg_name = &udp_from[i];
-		udp_mm[i].msg_hdr.msg_namelen = sizeof(udp_from[i]);
-		udp_mm[i].msg_hdr.msg_iov = &udp_iov[i];
-		udp_mm[i].msg_hdr.msg_iovlen = 1;
-	}
-	udp_mm_ready = true;
-}
 
 /* Open, set up and bind one socket of the given type on ss. */
 static int
@@ -201,8 +185,11 @@ udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!udp_mm_ready)
-		udp_mm_setup();
+	if (!udp_mm_ready) {
+		mmsg_setup(udp_mm, udp_iov, udp_from, &udp_rxbuf[0][0],
+		    sizeof(udp_rxbuf[0]), UDP_BATCH);
+		udp_mm_ready = true;
+	}
 	/* Bounded: a flood cannot hold the loop. */
 	for (round = 0; round < 4; round++) {
 		n = recvmmsg(l->udp_fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
@@ -222,9 +209,7 @@ udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    (struct sockaddr *)&udp_from[i], udp_rxbuf[i],
 			    mm[i].msg_len);
 		}
-		/* The kernel wrote these; the rest are as set up. */
-		for (i = 0; i < n; i++)
-			mm[i].msg_hdr.msg_namelen = sizeof(udp_from[i]);
+		mmsg_rearm(mm, (unsigned)n);
 		if (n < UDP_BATCH)
 			return;
 	}

@@ -442,8 +442,11 @@ copy_name(struct msg_builder *mb, struct wire *w)
 	uint8_t	name[DNS_MAX_NAME];
 	size_t	nlen;
 
-	return wire_read_name(w, name, &nlen) &&
-	    wbuf_put_bytes(&mb->b, name, nlen);
+	if (!wire_read_name(w, name, &nlen)) {
+		mb->malformed = true;
+		return false;
+	}
+	return wbuf_put_bytes(&mb->b, name, nlen);
 }
 
 /*
@@ -452,8 +455,8 @@ copy_name(struct msg_builder *mb, struct wire *w)
  * read names inside it ends where the RDATA ends, which still reaches
  * every earlier name a pointer may lead to, since pointers only go back.
  * A malformed RDATA (a name that does not parse or does not end exactly
- * at the end of RDATA, an SOA without its 20 bytes) sets overflow too:
- * the message cannot be built faithfully.
+ * at the end of RDATA, an SOA without its 20 bytes) sets malformed and
+ * overflow: the message cannot be built faithfully.
  */
 void
 msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
@@ -466,10 +469,8 @@ msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
 
 	if (mb->overflow || rr->type == DNS_TYPE_OPT)
 		return;
-	if (rr->rdata_off > len || len - rr->rdata_off < rr->rdlen) {
-		mb->overflow = true;
-		return;
-	}
+	if (rr->rdata_off > len || len - rr->rdata_off < rr->rdlen)
+		goto bad_src;
 	end = rr->rdata_off + rr->rdlen;
 	if (!put_rr_head(mb, section, rr->name, rr->name_len, rr->type,
 	    rr->rclass, ttl))
@@ -489,14 +490,17 @@ msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
 			goto bad;
 		break;
 	case DNS_TYPE_MX:
-		if (!wire_read_u16(&w, &pref) || !wbuf_put_u16(&mb->b, pref) ||
-		    !copy_name(mb, &w))
+		if (!wire_read_u16(&w, &pref))
+			goto bad_src;
+		if (!wbuf_put_u16(&mb->b, pref) || !copy_name(mb, &w))
 			goto bad;
 		break;
 	case DNS_TYPE_SOA:
-		if (!copy_name(mb, &w) || !copy_name(mb, &w) ||
-		    !wire_read_bytes(&w, fixed, sizeof(fixed)) ||
-		    !wbuf_put_bytes(&mb->b, fixed, sizeof(fixed)))
+		if (!copy_name(mb, &w) || !copy_name(mb, &w))
+			goto bad;
+		if (!wire_read_bytes(&w, fixed, sizeof(fixed)))
+			goto bad_src;
+		if (!wbuf_put_bytes(&mb->b, fixed, sizeof(fixed)))
 			goto bad;
 		break;
 	default:
@@ -505,10 +509,14 @@ msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
 		w.pos = end;
 		break;
 	}
-	if (w.pos != end || mb->b.len - rdstart - 2 > UINT16_MAX)
+	if (w.pos != end)
+		goto bad_src;
+	if (mb->b.len - rdstart - 2 > UINT16_MAX)
 		goto bad;
 	wbuf_set_u16(&mb->b, rdstart, (uint16_t)(mb->b.len - rdstart - 2));
 	return;
+bad_src:
+	mb->malformed = true;
 bad:
 	mb->overflow = true;
 }

@@ -160,6 +160,7 @@ struct msg_builder {
 	uint8_t		qname[DNS_MAX_NAME];
 	size_t		qname_len;
 	bool		overflow;
+	bool		malformed;	/* a copied RR did not parse */
 };
 
 void	msg_build_init(struct msg_builder *mb, uint8_t *out, size_t cap,

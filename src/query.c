@@ -70,6 +70,7 @@ struct query {
 	struct saved	*aaaa;		/* AAAA answer kept for synthesis */
 	struct parallel_a *pa;		/* NULL unless parallel = yes */
 	const char	*action;	/* for the query log */
+	uint32_t	 cache_cap;	/* longest life in the cache, seconds */
 	ev_tstamp	 start;
 	struct upstream_xfer x;
 	uint8_t		 qbuf[QUERY_INLINE];
@@ -254,8 +255,8 @@ query_respond(struct query *q, const uint8_t *pkt, size_t len)
 
 		cache_key_make(&k, &q->qi, query_section_index(&q->cfg->c,
 		    q->sec));
-		cache_store(q->px->cache, &k, pkt, len,
-		    (uint32_t)ev_now(q->px->loop));
+		cache_store_capped(q->px->cache, &k, pkt, len,
+		    (uint32_t)ev_now(q->px->loop), q->cache_cap);
 	}
 
 	q->r->respond(q->r, (const struct sockaddr *)&q->client, pkt, len);
@@ -429,6 +430,14 @@ query_a_done(struct query *q, const uint8_t *resp, size_t len,
 	if (synthesized) {
 		q->px->stats.synth_aaaa++;
 		q->action = "synthesized";
+		/*
+		 * Synthesized because the AAAA query failed (on_error): the
+		 * failure may pass, and RFC 2308 7.1 keeps server failures
+		 * for minutes at most, so such an answer is cached briefly.
+		 */
+		if (q->aaaa == NULL ||
+		    msg_rcode(&q->aaaa->mi) != DNS_RCODE_NOERROR)
+			q->cache_cap = CACHE_ONERROR_TTL;
 	} else
 		q->action = "no-a";
 	query_respond(q, outbuf, n);
@@ -680,6 +689,7 @@ query_handle(struct proxy *px, struct responder *r,
 	memcpy(&q->client, client, addr_len(client));
 	q->state = QUERY_MAIN;
 	q->action = "forwarded";
+	q->cache_cap = CACHE_MAX_TTL;
 	q->start = ev_now(px->loop);
 	q->next = px->queries;
 	if (px->queries != NULL)

@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "mmsg.h"
 #include "stats.h"
 #include "upstream.h"
 
@@ -73,23 +74,6 @@ static __thread struct mmsghdr rx_mm[UPSTREAM_BATCH];
 static __thread struct iovec rx_iov[UPSTREAM_BATCH];
 static __thread struct sockaddr_storage rx_from[UPSTREAM_BATCH];
 static __thread bool	rx_mm_ready;
-
-static void
-rx_mm_setup(void)
-{
-	int	 i;
-
-	for (i = 0; i < UPSTREAM_BATCH; i++) {
-		rx_iov[i].iov_base = rxbufs[i];
-		rx_iov[i].iov_len = sizeof(rxbufs[i]);
-		memset(&rx_mm[i].msg_hdr, 0, sizeof(rx_mm[i].msg_hdr));
-		rx_mm[i].msg_hdr.msg_name = &rx_from[i];
-		rx_mm[i].msg_hdr.msg_namelen = sizeof(rx_from[i]);
-		rx_mm[i].msg_hdr.msg_iov = &rx_iov[i];
-		rx_mm[i].msg_hdr.msg_iovlen = 1;
-	}
-	rx_mm_ready = true;
-}
 
 /* A random 16-bit value; getrandom() refills a small pool. */
 uint16_t
@@ -563,8 +547,11 @@ upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!rx_mm_ready)
-		rx_mm_setup();
+	if (!rx_mm_ready) {
+		mmsg_setup(rx_mm, rx_iov, rx_from, &rxbufs[0][0],
+		    sizeof(rxbufs[0]), UPSTREAM_BATCH);
+		rx_mm_ready = true;
+	}
 	/* Bounded: a flood cannot hold the loop. */
 	for (round = 0; round < 4; round++) {
 		n = recvmmsg(s->fd, mm, UPSTREAM_BATCH, MSG_DONTWAIT, NULL);
@@ -582,11 +569,10 @@ upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 		 * the batch then match no exchange and are dropped, and the
 		 * next round reads the new socket.
 		 */
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n; i++)
 			upstream_deliver(s, rxbufs[i], mm[i].msg_len,
 			    (struct sockaddr *)&rx_from[i]);
-			mm[i].msg_hdr.msg_namelen = sizeof(rx_from[i]);
-		}
+		mmsg_rearm(mm, (unsigned)n);
 		if (n < UPSTREAM_BATCH)
 			return;
 	}

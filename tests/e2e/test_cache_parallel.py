@@ -106,6 +106,10 @@ def script(up):
     S("nx2.example.test", "A", nxdomain(soa_ttl=2, minimum=300))
     S("nxlong.example.test", "A", nxdomain(soa_ttl=600, minimum=600))
     S("sf.example.test", "A", servfail())
+    # on_error synthesis: the AAAA query fails, the A query answers
+    S("onerr.example.test", "AAAA", servfail())
+    S("onerr.example.test", "A", answer_rule(
+        "onerr.example.test. 300 A " + V4))
     S("tc.example.test", "TXT", answer_rule(
         'tc.example.test. 300 TXT "truncated over udp"', tc_udp=True))
     S("rd.example.test", "A", answer_rule("rd.example.test. 300 A " + V4))
@@ -229,6 +233,24 @@ def main(suite):
             check(answer_ttls(r1)[0] <= 120, "synthesized TTL %r above the "
                   "negative TTL 120" % answer_ttls(r1))
         suite.case("cache_synthesized_answer", synth)
+
+        def onerror_brief():
+            # Synthesized because the AAAA query failed: cached, but for
+            # 30 s at most (CACHE_ONERROR_TTL), not the A record's 300 s,
+            # so a recovered upstream's AAAA shows within half a minute.
+            t0 = time.monotonic()
+            r1 = ask(P, "onerr.example.test", "AAAA")
+            expect_synth(r1, [V4_WKP], "first")
+            r2 = ask(P, "onerr.example.test", "AAAA")
+            expect_synth(r2, [V4_WKP], "second")
+            eq(count(up, "onerr.example.test", "AAAA"), 1,
+               "upstream AAAA queries within the 30 s")
+            time.sleep(max(0.0, 31.0 - (time.monotonic() - t0)))
+            r3 = ask(P, "onerr.example.test", "AAAA")
+            expect_synth(r3, [V4_WKP], "after 31 s")
+            eq(count(up, "onerr.example.test", "AAAA"), 2,
+               "upstream AAAA queries after 31 s (kept for the A TTL?)")
+        suite.case("cache_onerror_synthesis_kept_30s", onerror_brief)
 
         def edns_apart():
             r1 = ask(P, "edns.example.test", "AAAA", edns=1232)

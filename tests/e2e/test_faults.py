@@ -505,6 +505,28 @@ def main(suite):
         suite.case("garbage_aaaa_answer_synthesized_from_real_a",
                    garbage_aaaa)
 
+        # an A answer that parses but holds a record whose RDATA does not
+        # (an NS name cut short in the authority section): the synthesis
+        # cannot copy it faithfully, so SERVFAIL, not TC (which would only
+        # send the client to TCP for the same broken data)
+        def broken_rdata():
+            name = "broken-rdata." + Z
+
+            def fn(q, transport):
+                hdr = struct.pack(">HHHHHH", q.id, 0x8180, 1, 1, 1, 0)
+                qw = q.question[0].name.to_wire() + struct.pack(">HH", 1, 1)
+                a = (b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4)
+                     + socket.inet_aton(V4))
+                ns = (b"\xc0\x0c" + struct.pack(">HHIH", 2, 1, 300, 3)
+                      + b"\x05ab")
+                return hdr + qw + a + ns
+            S(name, "A", Rule(func=fn))
+            S(name, "AAAA", nodata(zone=Z))
+            r = servfail_in_bound(p, name, "AAAA")
+            check(not r.flag(dns.flags.TC), "SERVFAIL with TC set")
+            alive(p)
+        suite.case("broken_rdata_in_a_answer_servfail", broken_rdata)
+
         def truncated():
             kinds = truncated_kinds(make_query("x." + Z))
             calls = []

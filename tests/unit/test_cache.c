@@ -822,6 +822,35 @@ Test(ttl, capped_at_a_day)
 	cache_free(c);
 }
 
+/* A cap from the caller (answers synthesized over a failure) wins over
+ * a longer TTL, and a longer cap leaves the TTL alone. */
+Test(ttl, caller_cap)
+{
+	struct cache	*c = cache_new(16);
+	struct cache_key k;
+	struct query	 q;
+	struct resp	 r;
+	struct got	 g;
+
+	mkquery(&q, 7, "www.example.test", DNS_TYPE_A, 0);
+	key(&k, &q, 0);
+	simple_a(&r, "www.example.test", 600, "192.0.2.1");
+	cr_assert(cache_store_capped(c, &k, r.buf, r.len, T0,
+	    CACHE_ONERROR_TTL));
+	cr_assert(lookup(c, &q, 0, T0 + CACHE_ONERROR_TTL - 1, 512, &g),
+	    "gone before the cap");
+	cr_expect_eq(g.rr[0].ttl, 600 - (CACHE_ONERROR_TTL - 1),
+	    "the answer's own TTL is counted down, not replaced");
+	cr_expect_not(lookup(c, &q, 0, T0 + CACHE_ONERROR_TTL, 512, &g),
+	    "kept past the cap of %d s", CACHE_ONERROR_TTL);
+
+	cr_assert(cache_store_capped(c, &k, r.buf, r.len, T0, 3600));
+	cr_expect(lookup(c, &q, 0, T0 + 599, 512, &g));
+	cr_expect_not(lookup(c, &q, 0, T0 + 600, 512, &g),
+	    "a cap above the TTL lengthened it");
+	cache_free(c);
+}
+
 /* ------------------------------------------------------------------ */
 /* The key                                                            */
 /* ------------------------------------------------------------------ */

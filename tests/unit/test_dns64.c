@@ -1443,6 +1443,49 @@ Test(synthesize, truncated)
 	cr_assert_eq(x.o.mi.ancount, NRR);
 }
 
+/*
+ * A record to copy whose RDATA does not parse (an NS name cut short in the
+ * A answer's authority section): no answer (the caller sends SERVFAIL),
+ * never one with TC set, which would only send the client to TCP for the
+ * same broken data.
+ */
+Test(synthesize, malformed_copied_rdata_no_answer)
+{
+	static struct synth x;
+	static const uint8_t bad_ns[] = { 5, 'a', 'b' };
+	struct msg_builder mb;
+	struct msg_question q;
+	uint8_t		 owner[DNS_MAX_NAME];
+	size_t		 ol;
+	struct in_addr	 a4 = v4("8.8.8.8");
+	bool		 synthesized = false;
+
+	section(&x.s, NULL, NULL);
+	mkquery(&x.q, 1, QN, DNS_TYPE_AAAA, true);
+	mkresp(&x.aaaa, &aaaa_nodata);
+	memset(&q, 0, sizeof(q));
+	q.name_len = wname(QN, q.name);
+	q.qtype = DNS_TYPE_A;
+	q.qclass = DNS_CLASS_IN;
+	msg_build_init(&mb, x.a.buf, sizeof(x.a.buf), 0x4242,
+	    DNS_FLAG_QR | DNS_FLAG_RA);
+	msg_build_question(&mb, &q);
+	msg_build_rr(&mb, AN, q.name, q.name_len, DNS_TYPE_A, DNS_CLASS_IN,
+	    300, &a4, 4);
+	ol = wname("example.com.", owner);
+	msg_build_rr(&mb, NS, owner, ol, DNS_TYPE_NS, DNS_CLASS_IN, 300,
+	    bad_ns, sizeof(bad_ns));
+	x.a.len = msg_build_finish(&mb);
+	cr_assert(x.a.len > 0);
+	cr_assert(msg_parse_response(x.a.buf, x.a.len, &x.a.mi),
+	    "the packet itself parses; only the NS RDATA is broken");
+	x.o.len = dns64_synthesize(&x.s, &x.q.mi, x.aaaa.buf, x.aaaa.len,
+	    &x.aaaa.mi, x.a.buf, x.a.len, &x.a.mi, 4096, x.o.buf,
+	    sizeof(x.o.buf), &synthesized);
+	cr_expect_eq(x.o.len, 0, "an answer of %zu bytes from a broken "
+	    "record", x.o.len);
+}
+
 Test(synthesize, a_tc_kept)
 {
 	static struct synth x;
