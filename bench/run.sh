@@ -14,13 +14,20 @@
 # with a configuration of its own.
 #
 # Variables (environment or make command line):
-#   BENCH_SECONDS       length of each saturation run (default 10)
+#   BENCH_SECONDS       length of each saturation run (default 4)
+#   BENCH_ROUNDS        saturation rounds per kind (default 3): every
+#                       target runs once per round, in an order that
+#                       turns each round, on names of its own; the report
+#                       gives the median of the rounds, so a burst of
+#                       noise on the machine spoils one round of one
+#                       target, not its figure
 #   BENCH_LAT_SECONDS   length of each fixed-rate latency run (default 5)
 #   BENCH_SOAK_SECONDS  length of the soak at 80% of saturation (default 60)
 #   BENCH_RATE          offered rate of the latency runs (default: half the
 #                       lowest saturation rate among the targets, per kind)
-#   BENCH_QUERIES       unique names per kind for the saturation runs
-#                       (default 100000 per second of BENCH_SECONDS)
+#   BENCH_QUERIES       unique names per kind and round for the
+#                       saturation runs (default 150000 per second of
+#                       BENCH_SECONDS)
 #   BENCH_KINDS         default "synth pass a ptr mix cached"
 #   BENCH_TARGETS       default: all (direct dns64proxy dns64proxy_par
 #                       unbound kresd pdns_recursor named dnsdist)
@@ -42,11 +49,12 @@ if [ -z "$PROXY" ] || [ ! -x "$PROXY" ]; then
 fi
 PROXY=$(cd "$(dirname "$PROXY")" && pwd)/$(basename "$PROXY")
 
-BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_SECONDS=${BENCH_SECONDS:-4}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_LAT_SECONDS=${BENCH_LAT_SECONDS:-5}
 BENCH_SOAK_SECONDS=${BENCH_SOAK_SECONDS:-60}
 BENCH_RATE=${BENCH_RATE:-}
-BENCH_QUERIES=${BENCH_QUERIES:-$((BENCH_SECONDS * 100000))}
+BENCH_QUERIES=${BENCH_QUERIES:-$((BENCH_SECONDS * 150000))}
 BENCH_KINDS=${BENCH_KINDS:-synth pass a ptr mix cached}
 BENCH_TARGETS=${BENCH_TARGETS:-direct dns64proxy dns64proxy_par unbound kresd pdns_recursor named dnsdist}
 BENCH_STEPS=${BENCH_STEPS:-perf cached inflight soak}
@@ -95,7 +103,7 @@ load() {
 }
 
 declare -A LABEL PORT BIN TPIDS NOTE
-declare -A SAT_QPS SAT_CPU SAT_LOST SAT_RC LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
+declare -A SAT_QPS SAT_CPU SAT_LOST SAT_RC SAT_QPS_R SAT_CPU_R LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
 LABEL=([direct]="upstream direct (knotd)" [dns64proxy]="dns64proxy"
     [dns64proxy_par]="dns64proxy parallel=yes"
     [unbound]="unbound dns64" [kresd]="kresd dns64"
@@ -190,10 +198,19 @@ stop_targets() {
 	done
 }
 
-# sat_run TARGET KIND FILE LOOP: saturation run; LOOP=yes lets dnsperf
-# go round the file (the cached kind)
+# median V...: the middle value (the mean of the middle two for an even
+# count), "-" for none
+median() {
+	printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+	    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# sat_run TARGET KIND FILE LOOP ROUND: one saturation round; LOOP=yes
+# lets dnsperf go round the file (the cached kind).  Adds to the round
+# lists; sat_sum makes the figures.
 sat_run() {
-	local t=$1 kind=$2 file=$3 loop=$4 out c0 c1 nopt="-n 1"
+	local t=$1 kind=$2 file=$3 loop=$4 round=$5 out c0 c1 nopt="-n 1" cpu
 	local sent completed lost qps avg_ms p99_ms noerror rcodes
 	out=$BENCH_TMP/sat-$kind-$t.out
 	[ "$loop" = yes ] && nopt=""
@@ -203,11 +220,22 @@ sat_run() {
 	    -t 2 >"$out" 2>&1
 	c1=$(cpu_ticks ${TPIDS[$t]})
 	eval "$("$PY" "$BENCH_DIR/dpstats.py" "$out")"
-	SAT_QPS[$kind,$t]=$qps
-	SAT_LOST[$kind,$t]=$lost
-	SAT_CPU[$kind,$t]=$(us_per_query $((c1 - c0)) "$completed")
+	cpu=$(us_per_query $((c1 - c0)) "$completed")
+	SAT_QPS_R[$kind,$t]="${SAT_QPS_R[$kind,$t]:-} $qps"
+	SAT_CPU_R[$kind,$t]="${SAT_CPU_R[$kind,$t]:-} $cpu"
+	SAT_LOST[$kind,$t]=$(( ${SAT_LOST[$kind,$t]:-0} + lost ))
 	SAT_RC[$kind,$t]=$rcodes
-	log "  $kind ${LABEL[$t]}: saturation $qps q/s, $lost lost, $(us_per_query $((c1 - c0)) "$completed") us CPU/query [$rcodes]"
+	log "  $kind ${LABEL[$t]} (round $round): saturation $qps q/s, $lost lost, $cpu us CPU/query [$rcodes]"
+}
+
+# sat_sum KIND TARGET: the medians of its rounds
+sat_sum() {
+	local kind=$1 t=$2
+	# shellcheck disable=SC2086
+	SAT_QPS[$kind,$t]=$(median ${SAT_QPS_R[$kind,$t]})
+	# shellcheck disable=SC2086
+	SAT_CPU[$kind,$t]=$(median ${SAT_CPU_R[$kind,$t]})
+	SAT_QPS[$kind,$t]=${SAT_QPS[$kind,$t]%.*}
 }
 
 # lat_run TARGET KIND FILE RATE LOOP: fixed-rate run, per-query latencies
@@ -241,7 +269,7 @@ genq() {
 
 # run_kind KIND: saturation for every target, then latency at one rate
 run_kind() {
-	local kind=$1 t file latfile rate min="" loop=no n
+	local kind=$1 t file latfile rate min="" loop=no n r tl i
 	file=$BENCH_TMP/q-$kind.txt
 	if [ "$kind" = cached ]; then
 		genq cached 300 "$file"
@@ -250,12 +278,22 @@ run_kind() {
 			load dnsperf $SUPPRESS -s 127.0.0.1 -p "${PORT[$t]}" \
 			    -d "$file" -n 2 -t 2 >/dev/null 2>&1
 		done
-	else
-		log "bench: $kind: writing $BENCH_QUERIES unique names"
-		genq "$kind" "$BENCH_QUERIES" "$file"
 	fi
-	for t in $(targets_for "$kind"); do
-		sat_run "$t" "$kind" "$file" "$loop"
+	# shellcheck disable=SC2207
+	tl=($(targets_for "$kind"))
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		if [ "$kind" != cached ]; then
+			log "bench: $kind round $r: writing $BENCH_QUERIES unique names"
+			genq "$kind" "$BENCH_QUERIES" "$file"
+		fi
+		# each round starts one target further on
+		for i in $(seq 0 $((${#tl[@]} - 1))); do
+			t=${tl[$(( (i + r - 1) % ${#tl[@]} ))]}
+			sat_run "$t" "$kind" "$file" "$loop" "$r"
+		done
+	done
+	for t in "${tl[@]}"; do
+		sat_sum "$kind" "$t"
 		[ "$t" = direct ] && continue
 		if [ -z "$min" ] || awk -v a="${SAT_QPS[$kind,$t]}" -v b="$min" 'BEGIN { exit !(a < b) }'; then
 			min=${SAT_QPS[$kind,$t]}
@@ -446,7 +484,7 @@ best_peer() {
 report() {
 	local t kind
 	echo "dns64proxy benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'), $((T1 - T0)) s)"
-	echo "command:  $0 $PROXY  (BENCH_SECONDS=$BENCH_SECONDS BENCH_LAT_SECONDS=$BENCH_LAT_SECONDS BENCH_SOAK_SECONDS=$BENCH_SOAK_SECONDS BENCH_RATE=${BENCH_RATE:-auto} BENCH_QUERIES=$BENCH_QUERIES)"
+	echo "command:  $0 $PROXY  (BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_LAT_SECONDS=$BENCH_LAT_SECONDS BENCH_SOAK_SECONDS=$BENCH_SOAK_SECONDS BENCH_RATE=${BENCH_RATE:-auto} BENCH_QUERIES=$BENCH_QUERIES)"
 	echo "proxy:    $("$PROXY" -V 2>&1 | head -n 1)"
 	echo "machine:  $NCPU CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 	echo "load avg: $LOAD0 at the start, $LOAD1 at the end (other programs on the machine add noise to"
@@ -462,8 +500,10 @@ report() {
 	echo "targets:  one worker/thread each, forwarding to that upstream, DNSSEC validation off;"
 	echo "          caches off or minimal for the unique-name kinds, on for 'cached'."
 	echo "          dns64proxy: workers = 1, [cache] entries = 0 (10000 for 'cached')."
-	echo "load:     dnsperf -c $BENCH_CLIENTS -q $BENCH_OUTSTANDING -t 2 -l $BENCH_SECONDS -n 1 (saturation; $BENCH_QUERIES unique names per kind, none"
-	echo "          sent twice to a target; a fast target may run out of names before the time is up);"
+	echo "load:     dnsperf -c $BENCH_CLIENTS -q $BENCH_OUTSTANDING -t 2 -l $BENCH_SECONDS -n 1 (saturation, $BENCH_ROUNDS rounds per kind: every target"
+	echo "          once a round, the order turning each round; q/s and CPU us/q are the medians of the rounds;"
+	echo "          $BENCH_QUERIES fresh unique names per kind and round, none sent twice to a target; a fast target"
+	echo "          may run out of names before the time is up);"
 	echo "          dnsperf -Q RATE -l $BENCH_LAT_SECONDS -v (latency at a fixed rate, fresh unique names: avg and p99 over"
 	echo "          dnsperf's per-query latencies; RATE is half the lowest saturation rate of the targets but"
 	echo "          the direct upstream, unless BENCH_RATE is set); 'lost': no answer within 2 s;"
