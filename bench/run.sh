@@ -103,7 +103,7 @@ load() {
 }
 
 declare -A LABEL PORT BIN TPIDS NOTE
-declare -A SAT_QPS SAT_CPU SAT_LOST SAT_RC SAT_QPS_R SAT_CPU_R LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
+declare -A SAT_QPS SAT_CPU SAT_SYS SAT_LOST SAT_RC SAT_QPS_R SAT_CPU_R SAT_SYS_R LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
 LABEL=([direct]="upstream direct (knotd)" [dns64proxy]="dns64proxy"
     [dns64proxy_par]="dns64proxy parallel=yes"
     [unbound]="unbound dns64" [kresd]="kresd dns64"
@@ -148,6 +148,16 @@ targets_for() {
 		esac
 		echo "$t"
 	done
+}
+
+sys_ticks() {
+	# sys_ticks PID...: stime of the processes (all their threads)
+	local p s=0 v
+	for p in "$@"; do
+		v=$(awk '{ print $15 }' "/proc/$p/stat" 2>/dev/null)
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
 }
 
 cpu_ticks() {
@@ -210,22 +220,26 @@ median() {
 # lets dnsperf go round the file (the cached kind).  Adds to the round
 # lists; sat_sum makes the figures.
 sat_run() {
-	local t=$1 kind=$2 file=$3 loop=$4 round=$5 out c0 c1 nopt="-n 1" cpu
+	local t=$1 kind=$2 file=$3 loop=$4 round=$5 out c0 c1 s0 s1 nopt="-n 1" cpu sys
 	local sent completed lost qps avg_ms p99_ms noerror rcodes
 	out=$BENCH_TMP/sat-$kind-$t.out
 	[ "$loop" = yes ] && nopt=""
 	c0=$(cpu_ticks ${TPIDS[$t]})
+	s0=$(sys_ticks ${TPIDS[$t]})
 	load dnsperf $SUPPRESS -s 127.0.0.1 -p "${PORT[$t]}" -d "$file" $nopt \
 	    -l "$BENCH_SECONDS" -c "$BENCH_CLIENTS" -q "$BENCH_OUTSTANDING" \
 	    -t 2 >"$out" 2>&1
 	c1=$(cpu_ticks ${TPIDS[$t]})
+	s1=$(sys_ticks ${TPIDS[$t]})
 	eval "$("$PY" "$BENCH_DIR/dpstats.py" "$out")"
 	cpu=$(us_per_query $((c1 - c0)) "$completed")
+	sys=$(us_per_query $((s1 - s0)) "$completed")
 	SAT_QPS_R[$kind,$t]="${SAT_QPS_R[$kind,$t]:-} $qps"
 	SAT_CPU_R[$kind,$t]="${SAT_CPU_R[$kind,$t]:-} $cpu"
+	SAT_SYS_R[$kind,$t]="${SAT_SYS_R[$kind,$t]:-} $sys"
 	SAT_LOST[$kind,$t]=$(( ${SAT_LOST[$kind,$t]:-0} + lost ))
 	SAT_RC[$kind,$t]=$rcodes
-	log "  $kind ${LABEL[$t]} (round $round): saturation $qps q/s, $lost lost, $cpu us CPU/query [$rcodes]"
+	log "  $kind ${LABEL[$t]} (round $round): saturation $qps q/s, $lost lost, $cpu us CPU/query ($sys in the kernel) [$rcodes]"
 }
 
 # sat_sum KIND TARGET: the medians of its rounds
@@ -235,6 +249,8 @@ sat_sum() {
 	SAT_QPS[$kind,$t]=$(median ${SAT_QPS_R[$kind,$t]})
 	# shellcheck disable=SC2086
 	SAT_CPU[$kind,$t]=$(median ${SAT_CPU_R[$kind,$t]})
+	# shellcheck disable=SC2086
+	SAT_SYS[$kind,$t]=$(median ${SAT_SYS_R[$kind,$t]})
 	SAT_QPS[$kind,$t]=${SAT_QPS[$kind,$t]%.*}
 }
 
@@ -367,15 +383,32 @@ EOF
 	wait "$ppid" "$spid" 2>/dev/null
 }
 
+# proxy_answers: the soak proxy's dns64proxy_answers_total, all RCODEs
+proxy_answers() {
+	"$PY" - "$STATS_PORT" <<'PYEOF'
+import sys, urllib.request
+try:
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1],
+                                  timeout=5).read().decode()
+except OSError:
+    print(0)
+    sys.exit(0)
+print(sum(int(float(l.split()[-1])) for l in text.splitlines()
+          if l.startswith("dns64proxy_answers_total")))
+PYEOF
+}
+
 # soak: dns64proxy, mix, 80% of its saturation, BENCH_SOAK_SECONDS
 SOAK=""
 soak_run() {
-	local base rate file dir out n t=dns64proxy d0 d1 l0 l1 u0 u1
+	local base rate file dir out n t=dns64proxy d0 d1 l0 l1 u0 u1 a0 a1
 	local sent completed lost qps avg_ms p99_ms noerror rcodes
 	dir=$BENCH_TMP/soak
 	mkdir -p "$dir"
 	TARGET_PIDS=""
-	start_dns64proxy "$dir" "${PORT[$t]}" nocache
+	# its counters tell what it answered, whatever dnsperf received
+	PROXY_EXTRA="[stats]
+listen = 127.0.0.1:$STATS_PORT" start_dns64proxy "$dir" "${PORT[$t]}" nocache
 	TPIDS[$t]=$TARGET_PIDS
 	if ! wait_udp "${PORT[$t]}" 10; then
 		SOAK="skipped: dns64proxy did not start"
@@ -385,7 +418,8 @@ soak_run() {
 	if [ -z "$base" ]; then
 		# no perf step before: measure the saturation here
 		genq mix "$BENCH_QUERIES" "$BENCH_TMP/q-mix.txt"
-		sat_run dns64proxy mix "$BENCH_TMP/q-mix.txt" no
+		sat_run dns64proxy mix "$BENCH_TMP/q-mix.txt" no 1
+		sat_sum mix dns64proxy
 		rm -f "$BENCH_TMP/q-mix.txt"
 		base=${SAT_QPS[mix,dns64proxy]}
 	fi
@@ -399,14 +433,19 @@ soak_run() {
 	d0=$(udp_drops)
 	l0=$(sock_drops "${PORT[$t]}")
 	u0=$(sock_drops "$UPSTREAM_PORT")
+	a0=$(proxy_answers)
+	# -b: 8 MiB socket buffers, so that dnsperf, which shares its CPU
+	# with the upstream, does not drop answers itself
 	load dnsperf $SUPPRESS -s 127.0.0.1 -p "${PORT[$t]}" -d "$file" -n 1 \
 	    -l "$BENCH_SOAK_SECONDS" -Q "$rate" -c "$BENCH_CLIENTS" -q 5000 \
-	    -t 5 >"$out" 2>&1
+	    -b 8192 -t 5 >"$out" 2>&1
 	d1=$(udp_drops)
 	l1=$(sock_drops "${PORT[$t]}")
 	u1=$(sock_drops "$UPSTREAM_PORT")
+	a1=$(proxy_answers)
 	eval "$("$PY" "$BENCH_DIR/dpstats.py" "$out")"
 	SOAK="offered $rate q/s (80% of $base) for $BENCH_SOAK_SECONDS s: sent $sent, answered $completed, lost $lost (no answer within 5 s); achieved $qps q/s; answers: $rcodes
+the proxy's own count (/metrics dns64proxy_answers_total): $((a1 - a0)) answers sent
 kernel UDP receive-buffer drops during the soak: $((d1 - d0)) on the whole machine (/proc/net/snmp RcvbufErrors),
 of which $((l1 - l0)) at the proxy's listen socket and $((u1 - u0)) at the upstream's (/proc/net/udp drops);
 the rest at dnsperf's sockets or the proxy's upstream sockets (or other programs on the machine)"
@@ -511,18 +550,20 @@ report() {
 	echo "          cached kind: dnsperf goes round its 300 names (caches filled first with two passes)."
 	echo "CPU us/q: utime+stime of the target's process (/proc/PID/stat, all threads) over the run / answered queries;"
 	echo "          left: at saturation, right: at the fixed rate (more wake-ups per query when not saturated)."
+	echo "sys us/q: of that, stime alone: time in the kernel (sending and receiving the packets: on loopback the"
+	echo "          sender's CPU also delivers the datagram to the receiving socket), the median of the rounds too."
 	for t in $BENCH_TARGETS; do
 		[ -n "${NOTE[$t]:-}" ] && echo "note:     ${LABEL[$t]}: ${NOTE[$t]}"
 	done
 	for kind in $BENCH_KINDS; do
 		echo
 		echo "== $kind: ${KIND_TEXT[$kind]:-}"
-		printf '%-31s %9s %8s %6s | %7s %8s %8s %6s %6s %8s\n' target "q/s@sat" "CPU us/q" lost \
+		printf '%-31s %9s %8s %8s %6s | %7s %8s %8s %6s %6s %8s\n' target "q/s@sat" "CPU us/q" "sys us/q" lost \
 		    "rate" "avg ms" "p99 ms" lost sockdr "CPU us/q"
 		for t in $BENCH_TARGETS; do
 			[ -n "${SAT_QPS[$kind,$t]:-}" ] || continue
-			printf '%-31s %9s %8s %6s | %7s %8s %8s %6s %6s %8s\n' "${LABEL[$t]}" \
-			    "${SAT_QPS[$kind,$t]}" "${SAT_CPU[$kind,$t]}" "${SAT_LOST[$kind,$t]}" \
+			printf '%-31s %9s %8s %8s %6s | %7s %8s %8s %6s %6s %8s\n' "${LABEL[$t]}" \
+			    "${SAT_QPS[$kind,$t]}" "${SAT_CPU[$kind,$t]}" "${SAT_SYS[$kind,$t]:--}" "${SAT_LOST[$kind,$t]}" \
 			    "${LAT_RATE[$kind,$t]:--}" "${LAT_AVG[$kind,$t]:--}" \
 			    "${LAT_P99[$kind,$t]:--}" "${LAT_LOST[$kind,$t]:--}" \
 			    "${LAT_DROPS[$kind,$t]:--}" "${LAT_CPU[$kind,$t]:--}"
