@@ -579,11 +579,13 @@ report() {
 		esac
 	done
 	echo
-	echo "== targets of the issue (CPU per query at saturation; printed, not asserted)"
+	echo "== targets of the issue (CPU per query at saturation unless said; printed, not asserted)"
 	local dp b
 	dp=${SAT_CPU[pass,dnsdist]:-}
 	echo "pass-through AAAA: dns64proxy / dnsdist          = $(ratio "${SAT_CPU[pass,dns64proxy]:-}" "$dp")  (target <= 0.80)"
 	echo "pass-through A:    dns64proxy / dnsdist          = $(ratio "${SAT_CPU[a,dns64proxy]:-}" "${SAT_CPU[a,dnsdist]:-}")  (target <= 0.80)"
+	echo "pass-through AAAA, queries per second at saturation: dns64proxy / dnsdist = $(ratio "${SAT_QPS[pass,dns64proxy]:-}" "${SAT_QPS[pass,dnsdist]:-}")  (target >= 1.00)"
+	echo "pass-through A,    queries per second at saturation: dns64proxy / dnsdist = $(ratio "${SAT_QPS[a,dns64proxy]:-}" "${SAT_QPS[a,dnsdist]:-}")  (target >= 1.00)"
 	for kind in synth ptr mix; do
 		b=$(best_peer "$kind")
 		[ -n "$b" ] || continue
