@@ -202,7 +202,7 @@ udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		for (i = 0; i < n; i++) {
 			/* Larger than any sane query: not worth an answer. */
 			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				l->px->stats.dropped_client++;
+				STATS_INC(l->px->stats.dropped_client);
 				continue;
 			}
 			query_handle(l->px, &l->udp_resp,

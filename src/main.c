@@ -287,7 +287,7 @@ collect_stats(void *arg, struct stats *sum)
 
 	(void)arg;
 	for (i = 0; i < n; i++)
-		s[i] = d.workers[i].px.stats;
+		stats_snapshot(&s[i], &d.workers[i].px.stats);
 	stats_sum(sum, s, n);
 }
 

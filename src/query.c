@@ -219,7 +219,7 @@ query_free(struct query *q)
 	if (q->next != NULL)
 		q->next->prev = q->prev;
 	px->ninflight--;
-	px->stats.inflight = px->ninflight;
+	STATS_SET(px->stats.inflight, px->ninflight);
 	q->r->release(q->r);
 	cfgref_put(q->cfg);
 	free(q->aaaa);
@@ -261,7 +261,7 @@ query_respond(struct query *q, const uint8_t *pkt, size_t len)
 
 	q->r->respond(q->r, (const struct sockaddr *)&q->client, pkt, len);
 	if (rcode >= 0)
-		q->px->stats.answers_rcode[rcode]++;
+		STATS_INC(q->px->stats.answers_rcode[rcode]);
 	query_log(q->px, (const struct sockaddr *)&q->client, &q->qi,
 	    q->action, rcode,
 	    (ev_now(q->px->loop) - q->start) * 1000.0);
@@ -428,7 +428,7 @@ query_a_done(struct query *q, const uint8_t *resp, size_t len,
 		return;
 	}
 	if (synthesized) {
-		q->px->stats.synth_aaaa++;
+		STATS_INC(q->px->stats.synth_aaaa);
 		q->action = "synthesized";
 		/*
 		 * Synthesized because the AAAA query failed (on_error): the
@@ -462,7 +462,7 @@ query_ptr_done(struct query *q, const uint8_t *resp, size_t len,
 		query_servfail(q);
 		return;
 	}
-	q->px->stats.synth_ptr++;
+	STATS_INC(q->px->stats.synth_ptr);
 	query_respond(q, outbuf, n);
 }
 
@@ -545,7 +545,7 @@ query_answer_now(struct proxy *px, struct responder *r,
     const uint8_t *pkt, size_t len, const char *action)
 {
 	r->respond(r, client, pkt, len);
-	px->stats.answers_rcode[pkt[3] & 0x0f]++;
+	STATS_INC(px->stats.answers_rcode[pkt[3] & 0x0f]);
 	query_log(px, client, qi, action, pkt[3] & 0x0f, 0.0);
 }
 
@@ -576,18 +576,19 @@ query_handle(struct proxy *px, struct responder *r,
 	struct query	*q;
 	size_t		 n;
 	bool		 dns64;
+	enum stats_qtype qt;
 
 	if (r->tcp)
-		px->stats.queries_tcp++;
+		STATS_INC(px->stats.queries_tcp);
 	else
-		px->stats.queries_udp++;
+		STATS_INC(px->stats.queries_udp);
 
 	switch (msg_parse_query(pkt, len, &qi)) {
 	case MSG_DROP:
-		px->stats.dropped_client++;
+		STATS_INC(px->stats.dropped_client);
 		return;
 	case MSG_FORMERR:
-		px->stats.dropped_client++;
+		STATS_INC(px->stats.dropped_client);
 		query_error_now(px, r, client, &qi, DNS_RCODE_FORMERR,
 		    "formerr");
 		return;
@@ -598,9 +599,10 @@ query_handle(struct proxy *px, struct responder *r,
 	case MSG_OK:
 		break;
 	}
-	px->stats.queries_type[stats_qtype(qi.q.qtype)]++;
+	qt = stats_qtype(qi.q.qtype);
+	STATS_INC(px->stats.queries_type[qt]);
 	if (!config_client_allowed(cfg, client)) {
-		px->stats.refused++;
+		STATS_INC(px->stats.refused);
 		query_error_now(px, r, client, &qi, DNS_RCODE_REFUSED,
 		    "refused");
 		return;
@@ -618,7 +620,7 @@ query_handle(struct proxy *px, struct responder *r,
 		n = dns64_local_answer(sec, &qi, r->tcp ? DNS_MAX_UDP :
 		    msg_client_udp_max(&qi), outbuf, sizeof(outbuf));
 		if (n > 0) {
-			px->stats.local_answers++;
+			STATS_INC(px->stats.local_answers);
 			query_answer_now(px, r, client, &qi, outbuf, n,
 			    "local");
 			return;
@@ -637,18 +639,18 @@ query_handle(struct proxy *px, struct responder *r,
 		    (uint32_t)ev_now(px->loop), r->tcp ? DNS_MAX_UDP :
 		    msg_client_udp_max(&qi), outbuf, sizeof(outbuf));
 		if (n > 0) {
-			px->stats.cache_hits++;
+			STATS_INC(px->stats.cache_hits);
 			query_answer_now(px, r, client, &qi, outbuf, n,
 			    "cached");
 			return;
 		}
-		px->stats.cache_misses++;
+		STATS_INC(px->stats.cache_misses);
 	}
 
 	if (px->ninflight >= px->max_inflight) {
 		static __thread ev_tstamp last;
 
-		px->stats.overload++;
+		STATS_INC(px->stats.overload);
 		if (ev_now(px->loop) - last > 10.0) {
 			log_warnx("%u queries in flight: the limit; answering "
 			    "SERVFAIL", px->ninflight);
@@ -663,7 +665,7 @@ query_handle(struct proxy *px, struct responder *r,
 		spare = q->next;
 		nspare--;
 	} else if ((q = malloc(sizeof(*q))) == NULL) {
-		px->stats.overload++;
+		STATS_INC(px->stats.overload);
 		return;
 	}
 	q->aaaa = NULL;
@@ -673,7 +675,7 @@ query_handle(struct proxy *px, struct responder *r,
 	q->qpkt = len <= sizeof(q->qbuf) ? q->qbuf : malloc(len);
 	if (q->qpkt == NULL) {
 		free(q);
-		px->stats.overload++;
+		STATS_INC(px->stats.overload);
 		return;
 	}
 	memcpy(q->qpkt, pkt, len);
@@ -696,7 +698,7 @@ query_handle(struct proxy *px, struct responder *r,
 		px->queries->prev = q;
 	px->queries = q;
 	px->ninflight++;
-	px->stats.inflight = px->ninflight;
+	STATS_SET(px->stats.inflight, px->ninflight);
 
 	/* RFC 6147 5.3.1: PTR inside a Pref64 asks for the in-addr.arpa. */
 	if (dns64 && qi.q.qtype == DNS_TYPE_PTR &&

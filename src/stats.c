@@ -80,9 +80,23 @@ stats_observe_latency(struct stats *s, double seconds)
 	for (i = 0; i < STATS_LATENCY_BUCKETS; i++)
 		if (us <= latency_bound_us[i])
 			break;
-	s->latency_bucket[i]++;
-	s->latency_count++;
-	s->latency_sum_us += us;
+	STATS_INC(s->latency_bucket[i]);
+	STATS_INC(s->latency_count);
+	STATS_ADD(s->latency_sum_us, us);
+}
+
+_Static_assert(sizeof(struct stats) % sizeof(uint64_t) == 0,
+    "struct stats holds uint64_t counters only");
+
+void
+stats_snapshot(struct stats *dst, const struct stats *src)
+{
+	const uint64_t	*in = (const uint64_t *)(const void *)src;
+	uint64_t	*out = (uint64_t *)(void *)dst;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
+		out[i] = __atomic_load_n(&in[i], __ATOMIC_RELAXED);
 }
 
 /*

@@ -50,6 +50,19 @@ struct stats {
 	uint64_t	latency_sum_us;
 };
 
+/*
+ * A worker writes its counters and only it; the main thread reads them
+ * (/metrics, SIGUSR1).  Writes are relaxed atomic stores and reads
+ * relaxed atomic loads: plain moves and adds on the machines we run on,
+ * no lock, and no data race in the C memory model.
+ */
+#define STATS_INC(f)	 __atomic_store_n(&(f), (f) + 1, __ATOMIC_RELAXED)
+#define STATS_ADD(f, v)	 __atomic_store_n(&(f), (f) + (v), __ATOMIC_RELAXED)
+#define STATS_SET(f, v)	 __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
+
+/* Copy a worker's counters from another thread. */
+void	stats_snapshot(struct stats *dst, const struct stats *src);
+
 enum stats_qtype stats_qtype(uint16_t qtype);
 /* Record one upstream round trip of `seconds`. */
 void	stats_observe_latency(struct stats *s, double seconds);

@@ -350,7 +350,7 @@ upstream_fail_attempt(struct upstream_xfer *x)
 		return;
 	}
 	if (x->cfg->nupstream > 1)
-		x->pool->stats->failovers++;
+		STATS_INC(x->pool->stats->failovers);
 	upstream_attempt(x);
 }
 
@@ -415,7 +415,7 @@ upstream_attempt(struct upstream_xfer *x)
 		/* Each attempt has a connection of its own: any ID will do. */
 		x->id = upstream_random16();
 		wire_set_u16(x->pkt, x->id);
-		p->stats->upstream_queries++;
+		STATS_INC(p->stats->upstream_queries);
 		x->fd = socket(sa->sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (x->fd < 0) {
@@ -441,7 +441,7 @@ upstream_attempt(struct upstream_xfer *x)
 		return;
 	}
 	wire_set_u16(x->pkt, x->id);
-	p->stats->upstream_queries++;
+	STATS_INC(p->stats->upstream_queries);
 	if (send(s->fd, x->pkt, x->len, 0) < 0)
 		log_debug("upstream send: %s", strerror(errno));
 }
@@ -453,7 +453,7 @@ upstream_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	x->pool->stats->upstream_timeouts++;
+	STATS_INC(x->pool->stats->upstream_timeouts);
 	upstream_fail_attempt(x);
 }
 
@@ -497,7 +497,7 @@ upstream_deliver(struct upstream_sock *s, const uint8_t *pkt, size_t len,
 		upstream_finish(x, pkt, len, &ri);
 		return;
 	}
-	p->stats->dropped_upstream++;
+	STATS_INC(p->stats->dropped_upstream);
 	log_debug("upstream: dropped a packet that does not match");
 }
 
@@ -648,7 +648,7 @@ upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		upstream_finish(x, rxbufs[0], len, &ri);
 		return;
 	}
-	x->pool->stats->dropped_upstream++;
+	STATS_INC(x->pool->stats->dropped_upstream);
 	upstream_fail_attempt(x);
 	return;
 fail:

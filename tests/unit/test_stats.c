@@ -240,6 +240,37 @@ Test(sum, every_member)
 		    (unsigned long long)get_slot(&out, k));
 }
 
+/* The copy the main thread takes of a worker's counters: every member. */
+Test(snapshot, every_member)
+{
+	struct stats	 in, out;
+	size_t		 k;
+
+	for (k = 0; k < NSLOTS; k++)
+		set_slot(&in, k, 0x0123456789abcdefULL + k);
+	memset(&out, 0, sizeof(out));
+	stats_snapshot(&out, &in);
+	for (k = 0; k < NSLOTS; k++)
+		cr_expect_eq(get_slot(&out, k), 0x0123456789abcdefULL + k,
+		    "slot %zu not copied", k);
+}
+
+/* The write macros: what a worker does to its counters. */
+Test(snapshot, write_macros)
+{
+	struct stats	 s, out;
+
+	memset(&s, 0, sizeof(s));
+	STATS_INC(s.cache_hits);
+	STATS_INC(s.cache_hits);
+	STATS_ADD(s.latency_sum_us, 40);
+	STATS_SET(s.inflight, 7);
+	stats_snapshot(&out, &s);
+	cr_expect_eq(out.cache_hits, 2);
+	cr_expect_eq(out.latency_sum_us, 40);
+	cr_expect_eq(out.inflight, 7);
+}
+
 Test(sum, none_is_zero)
 {
 	struct stats	 out, zero;
