@@ -302,6 +302,7 @@ upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
 		return -1;
 	memcpy(x->pkt, pkt, len);
 	x->len = len;
+	x->qname_len = nlen;
 	x->pool = pool;
 	x->cfg = cfg;
 	x->tcp = tcp;
@@ -466,7 +467,7 @@ upstream_match(struct upstream_xfer *x, const uint8_t *resp, size_t len,
     struct msg_info *ri)
 {
 	const uint8_t	*qn = x->pkt + DNS_HDR_LEN;
-	size_t		 qlen = wire_name_len(qn, x->len - DNS_HDR_LEN);
+	size_t		 qlen = x->qname_len;	/* checked by upstream_start */
 
 	if (!msg_parse_response(resp, len, ri))
 		return false;

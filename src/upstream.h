@@ -53,6 +53,7 @@ struct upstream_xfer {
 	ev_tstamp	 sent;		/* when this attempt went out */
 	uint8_t		*pkt;		/* the query as sent */
 	size_t		 len;
+	size_t		 qname_len;	/* the question name's, in pkt */
 	uint8_t		 inline_pkt[UPSTREAM_INLINE_PKT];
 	/* TCP state */
 	int		 fd;
