@@ -406,6 +406,7 @@ chain_end(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 	for (hop = 0; hop < DNS64_MAX_CHAIN; hop++) {
 		found = false;
 		msg_iter_init(&it, pkt, len, mi);
+		msg_iter_limit(&it, DNS_SECTION_ANSWER);
 		while ((r = msg_iter_next_lazy(&it, &rr)) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER) {
 			if (rr.type != DNS_TYPE_CNAME ||
@@ -438,6 +439,7 @@ has_answer_rr(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 	struct msg_rr	 rr;
 
 	msg_iter_init(&it, pkt, len, mi);
+	msg_iter_limit(&it, DNS_SECTION_ANSWER);
 	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER)
 		if (rr.type == type &&
@@ -458,6 +460,7 @@ has_excluded(const struct dns64_section *s, const uint8_t *pkt, size_t len,
 	struct msg_rr	 rr;
 
 	msg_iter_init(&it, pkt, len, mi);
+	msg_iter_limit(&it, DNS_SECTION_ANSWER);
 	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER)
 		if (rr_excluded(s, pkt, len, &rr))
@@ -476,31 +479,26 @@ negative_ttl(const uint8_t *pkt, size_t len, const struct msg_info *mi)
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
 	struct wire	 w;
-	uint8_t		 name[DNS_MAX_NAME];
 	size_t		 nlen;
-	uint32_t	 v[5];
-	int		 i;
+	uint32_t	 minimum;
 
 	if (pkt == NULL || mi == NULL)
 		return DNS64_NEG_TTL_DEFAULT;
 	msg_iter_init(&it, pkt, len, mi);
+	msg_iter_limit(&it, DNS_SECTION_AUTHORITY);
 	while (msg_iter_next_lazy(&it, &rr) == 1) {
-		if (rr.section != DNS_SECTION_AUTHORITY)
+		if (rr.section != DNS_SECTION_AUTHORITY ||
+		    rr.type != DNS_TYPE_SOA)
 			continue;
-		if (rr.type != DNS_TYPE_SOA)
+		/* MNAME, RNAME, then SERIAL, REFRESH, RETRY, EXPIRE and
+		 * MINIMUM, which end the RDATA */
+		wire_init(&w, pkt, rr.rdata_off + rr.rdlen);
+		w.pos = rr.rdata_off;
+		if (!wire_read_name(&w, NULL, &nlen) ||
+		    !wire_read_name(&w, NULL, &nlen) || wire_left(&w) != 20 ||
+		    !wire_skip(&w, 16) || !wire_read_u32(&w, &minimum))
 			continue;
-		/* MNAME, RNAME, SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM */
-		wire_init(&w, pkt, len);
-		if (!wire_skip(&w, rr.rdata_off) ||
-		    !wire_read_name(&w, name, &nlen) ||
-		    !wire_read_name(&w, name, &nlen))
-			continue;
-		for (i = 0; i < 5; i++)
-			if (!wire_read_u32(&w, &v[i]))
-				break;
-		if (i < 5)
-			continue;
-		return rr.ttl < v[4] ? rr.ttl : v[4];
+		return rr.ttl < minimum ? rr.ttl : minimum;
 	}
 	return DNS64_NEG_TTL_DEFAULT;
 }
@@ -579,22 +577,22 @@ answer_finish(struct msg_builder *mb, const struct msg_info *qi,
 }
 
 /*
- * Copy the records of pkt in the given section (all three when section
- * < 0), OPT excepted, with their TTLs.  Skips AAAA records that `exclude`
- * holds when s is not NULL.
+ * Copy the records of pkt in sections first to last, OPT excepted, with
+ * their TTLs.  Skips AAAA records that `exclude` holds when s is not
+ * NULL.
  */
 static void
 copy_section(struct msg_builder *mb, const struct dns64_section *s,
-    const uint8_t *pkt, size_t len, const struct msg_info *mi, int section)
+    const uint8_t *pkt, size_t len, const struct msg_info *mi, int first,
+    int last)
 {
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
 
 	msg_iter_init(&it, pkt, len, mi);
+	msg_iter_limit(&it, last);
 	while (msg_iter_next_lazy(&it, &rr) == 1) {
-		if (section >= 0 && rr.section != section)
-			continue;
-		if (rr.type == DNS_TYPE_OPT)
+		if (rr.section < first || rr.type == DNS_TYPE_OPT)
 			continue;
 		if (s != NULL && rr_excluded(s, pkt, len, &rr))
 			continue;
@@ -650,6 +648,7 @@ dns64_classify(const struct dns64_section *s, const struct msg_info *qi,
 	    target_len))
 		return DNS64_PASS;
 	msg_iter_init(&it, resp, len, ri);
+	msg_iter_limit(&it, DNS_SECTION_ANSWER);
 	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER) {
 		if (!rr_aaaa(resp, len, &rr, &a))
@@ -694,7 +693,8 @@ dns64_filter(const struct dns64_section *s, const struct msg_info *qi,
 	opt.flags = ri->edns_flags;
 	opt.ede = ri->ede;
 	answer_start(&mb, qi, ri->flags, out, lim);
-	copy_section(&mb, s, resp, len, ri, -1);
+	copy_section(&mb, s, resp, len, ri, DNS_SECTION_ANSWER,
+	    DNS_SECTION_ADDITIONAL);
 	return answer_finish(&mb, qi, ri->flags, &opt, out, lim);
 }
 
@@ -716,8 +716,8 @@ relay_aaaa(const struct dns64_section *s, const struct msg_info *qi,
  * Walk the A records at the end of the A answer's chain (end) and the
  * section's prefixes: one AAAA per A record and prefix that dns64_maps()
  * allows, with TTL min(A TTL, negttl) (RFC 6147 5.1.7), in record order
- * then prefix order.  Adds them to mb unless it is NULL; returns how many
- * there are.
+ * then prefix order.  Adds them to mb; returns how many there are (the
+ * count, even when mb has run out of room).
  */
 static size_t
 synth_records(struct msg_builder *mb, const struct dns64_section *s,
@@ -729,23 +729,41 @@ synth_records(struct msg_builder *mb, const struct dns64_section *s,
 	struct in_addr	 v4;
 	struct in6_addr	 v6;
 	size_t		 i, n = 0;
+	uint32_t	 ttl;
+	bool		 end_is_aq, end_is_q;
 
+	/*
+	 * Most A records are owned by a pointer to the A answer's question,
+	 * and most ends are the client's question: compare those once.
+	 */
+	end_is_aq = wire_name_equal(end, elen, ani->q.name, ani->q.name_len);
+	end_is_q = msg_build_is_qname(mb, end, elen);
 	msg_iter_init(&it, a, a_len, ani);
-	while (msg_iter_next_lazy(&it, &rr) == 1 &&
-	    rr.section == DNS_SECTION_ANSWER) {
-		if (!rr_a(a, a_len, &rr, &v4) ||
-		    !rr_owned_by(a, a_len, &rr, end, elen))
+	msg_iter_limit(&it, DNS_SECTION_ANSWER);
+	while (msg_iter_next_lazy(&it, &rr) == 1) {
+		if (!rr_a(a, a_len, &rr, &v4))
+			continue;
+		if (rr.owner_q) {
+			if (!end_is_aq)
+				continue;
+		} else if (!rr_owned_by(a, a_len, &rr, end, elen))
 			continue;
 		for (i = 0; i < s->nprefixes; i++) {
 			if (!dns64_maps(s, &s->prefixes[i], v4) ||
 			    dns64_embed(&s->prefixes[i], v4, &v6) != 0)
 				continue;
 			n++;
-			if (mb != NULL)
+			ttl = rr.ttl < negttl ? rr.ttl : negttl;
+			if (end_is_q)
+				msg_build_rr_qowner(mb, DNS_SECTION_ANSWER,
+				    DNS_TYPE_AAAA, DNS_CLASS_IN, ttl,
+				    v6.s6_addr, 16);
+			else if (rr.owner_q && !msg_rr_owner(a, a_len, &rr))
+				mb->malformed = mb->overflow = true;
+			else
 				msg_build_rr(mb, DNS_SECTION_ANSWER, rr.name,
 				    rr.name_len, DNS_TYPE_AAAA, DNS_CLASS_IN,
-				    rr.ttl < negttl ? rr.ttl : negttl,
-				    v6.s6_addr, 16);
+				    ttl, v6.s6_addr, 16);
 		}
 	}
 	return n;
@@ -765,7 +783,8 @@ a_answer_empty(const struct msg_info *qi, const uint8_t *a, size_t a_len,
 	uint16_t	 flags = ani->flags & ~DNS_FLAG_AD;
 
 	answer_start(&mb, qi, flags, out, lim);
-	copy_section(&mb, NULL, a, a_len, ani, DNS_SECTION_AUTHORITY);
+	copy_section(&mb, NULL, a, a_len, ani, DNS_SECTION_AUTHORITY,
+	    DNS_SECTION_AUTHORITY);
 	return answer_finish(&mb, qi, flags, &opt, out, lim);
 }
 
@@ -815,13 +834,8 @@ dns64_synthesize(const struct dns64_section *s,
 		elen = 0;
 	negttl = negative_ttl(aaaa, aaaa_len, ai);
 	if (elen == 0 || msg_rcode(ani) != DNS_RCODE_NOERROR ||
-	    synth_records(NULL, s, a, a_len, ani, end, elen, negttl) == 0) {
-		/* RFC 6147 5.1.6: the A answer's error or empty result. */
-		if (msg_rcode(ani) == DNS_RCODE_NOERROR && aaaa != NULL)
-			return relay_aaaa(s, qi, aaaa, aaaa_len, ai, max,
-			    out, cap);
-		return a_answer_empty(qi, a, a_len, ani, lim, out);
-	}
+	    ani->ancount == 0)
+		goto nothing;
 
 	flags = aaaa != NULL ? ai->flags : ani->flags;
 	flags &= ~(DNS_FLAG_AD | DNS_FLAG_TC | DNS_RCODE_MASK);
@@ -831,6 +845,7 @@ dns64_synthesize(const struct dns64_section *s,
 	/* RFC 6147 5.1.5: the CNAME/DNAME chain goes with the answer. */
 	if (aaaa != NULL) {
 		msg_iter_init(&it, aaaa, aaaa_len, ai);
+		msg_iter_limit(&it, DNS_SECTION_ANSWER);
 		while (msg_iter_next_lazy(&it, &rr) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER)
 			if ((rr.type == DNS_TYPE_CNAME ||
@@ -844,6 +859,7 @@ dns64_synthesize(const struct dns64_section *s,
 	 * AAAA answer, and thousands of them would stall the worker. */
 	nchain = 0;
 	msg_iter_init(&it, a, a_len, ani);
+	msg_iter_limit(&it, DNS_SECTION_ANSWER);
 	while (msg_iter_next_lazy(&it, &rr) == 1 &&
 	    rr.section == DNS_SECTION_ANSWER) {
 		if (rr.type != DNS_TYPE_CNAME && rr.type != DNS_TYPE_DNAME)
@@ -859,14 +875,21 @@ dns64_synthesize(const struct dns64_section *s,
 		    rr.ttl);
 	}
 
-	synth_records(&mb, s, a, a_len, ani, end, elen, negttl);
+	if (synth_records(&mb, s, a, a_len, ani, end, elen, negttl) == 0)
+		goto nothing;	/* what was built so far is dropped */
 
 	/* RFC 6147 5.3.2, 5.4: authority and additional of the A answer. */
-	copy_section(&mb, NULL, a, a_len, ani, DNS_SECTION_AUTHORITY);
-	copy_section(&mb, NULL, a, a_len, ani, DNS_SECTION_ADDITIONAL);
+	copy_section(&mb, NULL, a, a_len, ani, DNS_SECTION_AUTHORITY,
+	    DNS_SECTION_ADDITIONAL);
 
 	*synthesized = true;
 	return answer_finish(&mb, qi, flags, &opt, out, lim);
+
+nothing:
+	/* RFC 6147 5.1.6: the A answer's error or empty result. */
+	if (msg_rcode(ani) == DNS_RCODE_NOERROR && aaaa != NULL)
+		return relay_aaaa(s, qi, aaaa, aaaa_len, ai, max, out, cap);
+	return a_answer_empty(qi, a, a_len, ani, lim, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -883,12 +906,13 @@ static const uint8_t in_addr_arpa[] = "\007in-addr\004arpa";	/* + NUL */
 static int
 hexval(uint8_t c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
+	unsigned	 d = (unsigned)c - '0';
+
+	if (d < 10)
+		return (int)d;
+	d = (unsigned)(c | 0x20) - 'a';	/* ASCII letters only */
+	if (d < 6)
+		return (int)d + 10;
 	return -1;
 }
 
@@ -900,19 +924,20 @@ hexval(uint8_t c)
 static bool
 ip6arpa_addr(const uint8_t *name, size_t nlen, struct in6_addr *a)
 {
-	unsigned	 i, k;
-	int		 v;
+	const uint8_t	*p;
+	int		 lo, hi;
+	unsigned	 i;
 
 	/* 32 one-byte labels then "ip6.arpa": the loop and the suffix
 	 * comparison check every length byte. */
 	if (nlen != 64 + sizeof(ip6_arpa))
 		return false;
-	memset(a, 0, sizeof(*a));
-	for (i = 0; i < 32; i++) {
-		if (name[2 * i] != 1 || (v = hexval(name[2 * i + 1])) < 0)
+	for (i = 0, p = name; i < 16; i++, p += 4) {
+		/* byte 15 - i: its low nibble first */
+		if (p[0] != 1 || p[2] != 1 || (lo = hexval(p[1])) < 0 ||
+		    (hi = hexval(p[3])) < 0)
 			return false;
-		k = 31 - i;		/* nibble index, 0 = highest */
-		a->s6_addr[k / 2] |= (uint8_t)(k % 2 ? v : v << 4);
+		a->s6_addr[15 - i] = (uint8_t)(hi << 4 | lo);
 	}
 	return wire_name_equal(name + 64, nlen - 64, ip6_arpa,
 	    sizeof(ip6_arpa));
@@ -999,6 +1024,7 @@ dns64_ptr_answer(const struct dns64_section *s,
 
 	if (chain_end(resp, len, ri, v4name, v4len, end, &elen)) {
 		msg_iter_init(&it, resp, len, ri);
+		msg_iter_limit(&it, DNS_SECTION_ANSWER);
 		while (msg_iter_next_lazy(&it, &rr) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER) {
 			if (rr.type != DNS_TYPE_PTR ||
@@ -1014,7 +1040,8 @@ dns64_ptr_answer(const struct dns64_section *s,
 	if (nptr == 0) {
 		opt = our_opt(qi, ri->ede);
 		answer_start(&mb, qi, flags, out, lim);
-		copy_section(&mb, NULL, resp, len, ri, DNS_SECTION_AUTHORITY);
+		copy_section(&mb, NULL, resp, len, ri,
+		    DNS_SECTION_AUTHORITY, DNS_SECTION_AUTHORITY);
 		return answer_finish(&mb, qi, flags, &opt, out, lim);
 	}
 
@@ -1022,6 +1049,7 @@ dns64_ptr_answer(const struct dns64_section *s,
 	answer_start(&mb, qi, flags, out, lim);
 	if (s->reverse == DNS64_REVERSE_REWRITE) {
 		msg_iter_init(&it, resp, len, ri);
+		msg_iter_limit(&it, DNS_SECTION_ANSWER);
 		while (msg_iter_next_lazy(&it, &rr) == 1 &&
 		    rr.section == DNS_SECTION_ANSWER) {
 			if (rr.type != DNS_TYPE_PTR ||
@@ -1030,15 +1058,15 @@ dns64_ptr_answer(const struct dns64_section *s,
 			    !read_name_at(resp, len, rr.rdata_off, target,
 			    &tlen))
 				continue;
-			msg_build_rr(&mb, DNS_SECTION_ANSWER, qi->q.name,
-			    qi->q.name_len, DNS_TYPE_PTR, DNS_CLASS_IN,
-			    rr.ttl, target, (uint16_t)tlen);
+			msg_build_rr_qowner(&mb, DNS_SECTION_ANSWER,
+			    DNS_TYPE_PTR, DNS_CLASS_IN, rr.ttl, target,
+			    (uint16_t)tlen);
 		}
 	} else {
-		msg_build_rr(&mb, DNS_SECTION_ANSWER, qi->q.name,
-		    qi->q.name_len, DNS_TYPE_CNAME, DNS_CLASS_IN, minttl,
-		    v4name, (uint16_t)v4len);
-		copy_section(&mb, NULL, resp, len, ri, -1);
+		msg_build_rr_qowner(&mb, DNS_SECTION_ANSWER, DNS_TYPE_CNAME,
+		    DNS_CLASS_IN, minttl, v4name, (uint16_t)v4len);
+		copy_section(&mb, NULL, resp, len, ri, DNS_SECTION_ANSWER,
+		    DNS_SECTION_ADDITIONAL);
 	}
 	return answer_finish(&mb, qi, flags, &opt, out, lim);
 }

@@ -370,7 +370,6 @@ msg_build_question(struct msg_builder *mb, const struct msg_question *q)
 		mb->overflow = true;
 		return;
 	}
-	memcpy(mb->qname, q->name, q->name_len);
 	mb->qname_len = q->name_len;
 	mb->qname_off = DNS_HDR_LEN;
 	mb->count[0] = 1;
@@ -380,7 +379,7 @@ msg_build_question(struct msg_builder *mb, const struct msg_question *q)
  * Write an RR's owner, type, class and TTL, after checking that section
  * is valid and comes no earlier than the sections already filled.  The
  * owner is a pointer to offset 12 when it equals the question name (the
- * root is always written as its one byte).  False (overflow set) on
+ * root is always written as its one byte), and when name is NULL.  False (overflow set) on
  * misuse, a bad name or no room.
  */
 static bool
@@ -399,11 +398,15 @@ put_rr_head(struct msg_builder *mb, int section, const uint8_t *name,
 			goto bad;
 	if (mb->count[1 + section] == UINT16_MAX)
 		goto bad;
-	if (name_len > DNS_MAX_NAME || wire_name_len(name, name_len) != name_len)
+	if (name == NULL) {
+		/* the question's name, known to be there */
+		if (mb->qname_len == 0)
+			goto bad;
+		ok = wbuf_put_u16(&mb->b, (uint16_t)(0xc000 | mb->qname_off));
+	} else if (name_len > DNS_MAX_NAME ||
+	    wire_name_len(name, name_len) != name_len)
 		goto bad;
-
-	if (mb->qname_len > 0 && name_len > 1 &&
-	    wire_name_equal(name, name_len, mb->qname, mb->qname_len))
+	else if (name_len > 1 && msg_build_is_qname(mb, name, name_len))
 		ok = wbuf_put_u16(&mb->b, (uint16_t)(0xc000 | mb->qname_off));
 	else
 		ok = wbuf_put_bytes(&mb->b, name, name_len);
@@ -417,6 +420,14 @@ bad:
 	return false;
 }
 
+bool
+msg_build_is_qname(const struct msg_builder *mb, const uint8_t *name,
+    size_t name_len)
+{
+	return mb->qname_len > 0 && wire_name_equal(name, name_len,
+	    mb->b.buf + mb->qname_off, mb->qname_len);
+}
+
 /*
  * Append an RR with RDATA copied as given.
  */
@@ -426,6 +437,17 @@ msg_build_rr(struct msg_builder *mb, int section, const uint8_t *name,
     const void *rdata, uint16_t rdlen)
 {
 	if (!put_rr_head(mb, section, name, name_len, type, rclass, ttl))
+		return;
+	if (!wbuf_put_u16(&mb->b, rdlen) ||
+	    !wbuf_put_bytes(&mb->b, rdata, rdlen))
+		mb->overflow = true;
+}
+
+void
+msg_build_rr_qowner(struct msg_builder *mb, int section, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const void *rdata, uint16_t rdlen)
+{
+	if (!put_rr_head(mb, section, NULL, 0, type, rclass, ttl))
 		return;
 	if (!wbuf_put_u16(&mb->b, rdlen) ||
 	    !wbuf_put_bytes(&mb->b, rdata, rdlen))

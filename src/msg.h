@@ -135,6 +135,19 @@ struct msg_iter {
 /* Start after the question of a message parsed into mi. */
 void	msg_iter_init(struct msg_iter *it, const uint8_t *pkt, size_t len,
 	    const struct msg_info *mi);
+/*
+ * End the walk after section last (DNS_SECTION_ANSWER to _ADDITIONAL):
+ * a walk of the answer section then stops at its last record without
+ * reading the next one.
+ */
+static inline void
+msg_iter_limit(struct msg_iter *it, int last)
+{
+	int	s = last < DNS_SECTION_ANSWER ? DNS_SECTION_ANSWER : last + 1;
+
+	for (; s <= DNS_SECTION_ADDITIONAL; s++)
+		it->left[s] = 0;
+}
 /* 1: *rr holds the next RR; 0: no more; -1: malformed. */
 int	msg_iter_next(struct msg_iter *it, struct msg_rr *rr);
 /*
@@ -157,8 +170,7 @@ struct msg_builder {
 	struct wbuf	b;
 	uint16_t	count[4];	/* qd, an, ns, ar */
 	size_t		qname_off;	/* 12 once a question is written */
-	uint8_t		qname[DNS_MAX_NAME];
-	size_t		qname_len;
+	size_t		qname_len;	/* its name, at qname_off in b */
 	bool		overflow;
 	bool		malformed;	/* a copied RR did not parse */
 };
@@ -171,6 +183,17 @@ void	msg_build_question(struct msg_builder *mb,
 void	msg_build_rr(struct msg_builder *mb, int section, const uint8_t *name,
 	    size_t name_len, uint16_t type, uint16_t rclass, uint32_t ttl,
 	    const void *rdata, uint16_t rdlen);
+/*
+ * The same with the question's name as owner, written as a pointer to
+ * it; overflow when there is no question.  For records whose owner the
+ * caller has compared with the question once for many.
+ */
+void	msg_build_rr_qowner(struct msg_builder *mb, int section,
+	    uint16_t type, uint16_t rclass, uint32_t ttl, const void *rdata,
+	    uint16_t rdlen);
+/* Is name (valid, uncompressed) the question's name, case aside? */
+bool	msg_build_is_qname(const struct msg_builder *mb, const uint8_t *name,
+	    size_t name_len);
 /*
  * Copy an RR found in pkt (by msg_iter) into section, with a new TTL.
  * Names inside the RDATA of NS, CNAME, SOA, PTR, MX and DNAME are

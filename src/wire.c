@@ -32,14 +32,16 @@
 bool
 wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 {
-	size_t	 pos, seq, end, n;
+	size_t	 pos, seq, end, n, run, nrun;
 	unsigned hops;
 	bool	 jumped;
 	uint8_t	 c;
 
-	pos = seq = w->pos;
+	/* Labels are copied a run at a time: the bytes from run up to the
+	 * next pointer or the root go to out + nrun. */
+	pos = seq = run = w->pos;
 	end = 0;
-	n = 0;
+	n = nrun = 0;
 	hops = 0;
 	jumped = false;
 	for (;;) {
@@ -61,7 +63,10 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 			if (!jumped)
 				end = pos + 2;
 			jumped = true;
-			pos = seq = target;
+			if (out != NULL && pos > run)
+				memcpy(out + nrun, w->buf + run, pos - run);
+			pos = seq = run = target;
+			nrun = n;
 			continue;
 		}
 		if ((c & 0xc0) != 0)	/* 0x40 and 0x80: RFC 6891 5 */
@@ -69,9 +74,9 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 		if (c == 0) {
 			if (n + 1 > DNS_MAX_NAME)
 				return false;
-			if (out != NULL)
-				out[n] = 0;
 			n++;
+			if (out != NULL)
+				memcpy(out + nrun, w->buf + run, n - nrun);
 			if (!jumped)
 				end = pos + 1;
 			break;
@@ -81,8 +86,6 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 			return false;
 		if (w->len - pos - 1 < c)
 			return false;
-		if (out != NULL)
-			memcpy(out + n, w->buf + pos, (size_t)c + 1);
 		n += (size_t)c + 1;
 		pos += (size_t)c + 1;
 	}

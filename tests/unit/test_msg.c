@@ -631,6 +631,45 @@ Test(msg_iter, malformed_rr_in_authority)
 	cr_assert_eq(msg_iter_next(&it, &rr), -1);
 }
 
+Test(msg_iter, limit_stops_before_later_sections)
+{
+	/* resp1 whose SOA RDATA runs past the end: a walk limited to the
+	 * answer section ends cleanly and never reads the SOA. */
+	struct msg_info	mi;
+	struct msg_iter	it;
+	struct msg_rr	rr;
+	int		s, n;
+
+	cr_assert(msg_parse_response(resp1, sizeof(resp1), &mi));
+	msg_iter_init(&it, resp1, 90, &mi);
+	msg_iter_limit(&it, DNS_SECTION_ANSWER);
+	cr_assert_eq(msg_iter_next(&it, &rr), 1);
+	cr_assert_eq(rr.type, DNS_TYPE_CNAME);
+	cr_assert_eq(msg_iter_next(&it, &rr), 1);
+	cr_assert_eq(rr.type, DNS_TYPE_AAAA);
+	cr_assert_eq(msg_iter_next(&it, &rr), 0);
+
+	msg_iter_init(&it, resp1, 90, &mi);
+	msg_iter_limit(&it, DNS_SECTION_AUTHORITY);
+	cr_assert_eq(msg_iter_next(&it, &rr), 1);
+	cr_assert_eq(msg_iter_next(&it, &rr), 1);
+	cr_assert_eq(msg_iter_next(&it, &rr), -1, "the cut SOA is read");
+
+	/* on a whole packet: the records of sections up to the limit */
+	for (s = DNS_SECTION_ANSWER - 1; s <= DNS_SECTION_ADDITIONAL; s++) {
+		msg_iter_init(&it, resp1, sizeof(resp1), &mi);
+		msg_iter_limit(&it, s);
+		n = 0;
+		while (msg_iter_next(&it, &rr) == 1) {
+			cr_assert_leq(rr.section, s < 0 ? 0 : s);
+			n++;
+		}
+		cr_assert_eq(n, s < DNS_SECTION_ANSWER ? 0 :
+		    s == DNS_SECTION_ANSWER ? 2 :
+		    s == DNS_SECTION_AUTHORITY ? 3 : 4, "limit %d: %d", s, n);
+	}
+}
+
 Test(msg_iter, every_cut_of_resp1)
 {
 	struct msg_info	mi, good;
@@ -722,6 +761,48 @@ Test(msg_build, exact_bytes)
 	n = build_sample(out, sizeof(out));
 	cr_assert_eq(n, sizeof(sample), "length %zu", n);
 	cr_assert_arr_eq(out, sample, sizeof(sample));
+}
+
+Test(msg_build, rr_with_question_owner)
+{
+	/* the same message, its first record written by
+	 * msg_build_rr_qowner(): the same bytes */
+	struct msg_builder	mb;
+	struct msg_question	q;
+	uint8_t			out[512], other[DNS_MAX_NAME];
+	size_t			olen, n;
+
+	memset(&q, 0, sizeof(q));
+	q.name_len = wire_name_from_text("WwW.Example.COM", q.name,
+	    sizeof(q.name));
+	q.qtype = DNS_TYPE_AAAA;
+	q.qclass = DNS_CLASS_IN;
+	olen = wire_name_from_text("other.test", other, sizeof(other));
+
+	msg_build_init(&mb, out, sizeof(out), 0x4242,
+	    DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA);
+	msg_build_question(&mb, &q);
+	cr_assert(msg_build_is_qname(&mb, www_ex_com, sizeof(www_ex_com)));
+	cr_assert_not(msg_build_is_qname(&mb, other, olen));
+	cr_assert_not(msg_build_is_qname(&mb, ex_com, sizeof(ex_com)));
+	msg_build_rr_qowner(&mb, DNS_SECTION_ANSWER, DNS_TYPE_AAAA,
+	    DNS_CLASS_IN, 300, aaaa_rdata, 16);
+	msg_build_rr(&mb, DNS_SECTION_ANSWER, other, olen, DNS_TYPE_A,
+	    DNS_CLASS_IN, 60, BYTES(192, 0, 2, 7), 4);
+	msg_build_rr(&mb, DNS_SECTION_AUTHORITY, ex_com, sizeof(ex_com),
+	    DNS_TYPE_SOA, DNS_CLASS_IN, 900, soa_rdata, sizeof(soa_rdata));
+	msg_build_opt(&mb, DNS_EDNS_OUR_SIZE, EDNS_FLAG_DO, EDE_SYNTHESIZED);
+	n = msg_build_finish(&mb);
+	cr_assert_eq(n, sizeof(sample), "length %zu", n);
+	cr_assert_arr_eq(out, sample, sizeof(sample));
+
+	/* no question to point at: nothing is built */
+	msg_build_init(&mb, out, sizeof(out), 1, DNS_FLAG_QR);
+	cr_assert_not(msg_build_is_qname(&mb, www_ex_com,
+	    sizeof(www_ex_com)));
+	msg_build_rr_qowner(&mb, DNS_SECTION_ANSWER, DNS_TYPE_AAAA,
+	    DNS_CLASS_IN, 300, aaaa_rdata, 16);
+	cr_assert_eq(msg_build_finish(&mb), 0);
 }
 
 Test(msg_build, round_trip)
