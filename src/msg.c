@@ -37,12 +37,19 @@ info_clear(struct msg_info *mi)
 static bool
 parse_header(struct wire *w, struct msg_info *mi)
 {
-	return wire_read_u16(w, &mi->id) &&
-	    wire_read_u16(w, &mi->flags) &&
-	    wire_read_u16(w, &mi->qdcount) &&
-	    wire_read_u16(w, &mi->ancount) &&
-	    wire_read_u16(w, &mi->nscount) &&
-	    wire_read_u16(w, &mi->arcount);
+	const uint8_t	*p;
+
+	if (wire_left(w) < DNS_HDR_LEN)
+		return false;
+	p = w->buf + w->pos;
+	mi->id = wire_get_u16(p);
+	mi->flags = wire_get_u16(p + 2);
+	mi->qdcount = wire_get_u16(p + 4);
+	mi->ancount = wire_get_u16(p + 6);
+	mi->nscount = wire_get_u16(p + 8);
+	mi->arcount = wire_get_u16(p + 10);
+	w->pos += DNS_HDR_LEN;
+	return true;
 }
 
 /*
@@ -406,7 +413,7 @@ put_rr_head(struct msg_builder *mb, int section, const uint8_t *name,
 	} else if (name_len > DNS_MAX_NAME ||
 	    wire_name_len(name, name_len) != name_len)
 		goto bad;
-	else if (name_len > 1 && msg_build_is_qname(mb, name, name_len))
+	else if (msg_build_is_qname(mb, name, name_len))
 		ok = wbuf_put_u16(&mb->b, (uint16_t)(0xc000 | mb->qname_off));
 	else
 		ok = wbuf_put_bytes(&mb->b, name, name_len);
@@ -424,7 +431,8 @@ bool
 msg_build_is_qname(const struct msg_builder *mb, const uint8_t *name,
     size_t name_len)
 {
-	return mb->qname_len > 0 && wire_name_equal(name, name_len,
+	/* the root stays its one byte: a pointer would be no shorter */
+	return mb->qname_len > 1 && wire_name_equal(name, name_len,
 	    mb->b.buf + mb->qname_off, mb->qname_len);
 }
 

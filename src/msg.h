@@ -191,7 +191,10 @@ void	msg_build_rr(struct msg_builder *mb, int section, const uint8_t *name,
 void	msg_build_rr_qowner(struct msg_builder *mb, int section,
 	    uint16_t type, uint16_t rclass, uint32_t ttl, const void *rdata,
 	    uint16_t rdlen);
-/* Is name (valid, uncompressed) the question's name, case aside? */
+/*
+ * Is name (valid, uncompressed) the question's name, case aside, and not
+ * the root?  Then records it owns can be written with a pointer to it.
+ */
 bool	msg_build_is_qname(const struct msg_builder *mb, const uint8_t *name,
 	    size_t name_len);
 /*

@@ -796,6 +796,20 @@ Test(msg_build, rr_with_question_owner)
 	cr_assert_eq(n, sizeof(sample), "length %zu", n);
 	cr_assert_arr_eq(out, sample, sizeof(sample));
 
+	/* a root question is never pointed at: its owner stays one byte */
+	memset(&q, 0, sizeof(q));
+	q.name_len = 1;
+	q.qtype = DNS_TYPE_AAAA;
+	q.qclass = DNS_CLASS_IN;
+	msg_build_init(&mb, out, sizeof(out), 1, DNS_FLAG_QR);
+	msg_build_question(&mb, &q);
+	cr_assert_not(msg_build_is_qname(&mb, (const uint8_t *)"", 1));
+	msg_build_rr(&mb, DNS_SECTION_ANSWER, (const uint8_t *)"", 1,
+	    DNS_TYPE_AAAA, DNS_CLASS_IN, 300, aaaa_rdata, 16);
+	n = msg_build_finish(&mb);
+	cr_assert_eq(n, DNS_HDR_LEN + 5 + 11 + 16);
+	cr_assert_eq(out[DNS_HDR_LEN + 5], 0, "root owner as its byte");
+
 	/* no question to point at: nothing is built */
 	msg_build_init(&mb, out, sizeof(out), 1, DNS_FLAG_QR);
 	cr_assert_not(msg_build_is_qname(&mb, www_ex_com,
