@@ -111,6 +111,8 @@ load() {
 	fi
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		log "  ($1 did not stop within $limit s and was killed: this run is left out)"
+	elif [ "$rc" != 0 ]; then
+		log "  ($1 exited with status $rc)"
 	fi
 	return "$rc"
 }
@@ -456,16 +458,24 @@ listen = 127.0.0.1:$STATS_PORT" start_dns64proxy "$dir" "${PORT[$t]}" nocache
 	l1=$(sock_drops "${PORT[$t]}")
 	u1=$(sock_drops "$UPSTREAM_PORT")
 	a1=$(proxy_answers)
+	rm -f "$file"
+	kill "${TPIDS[$t]}" 2>/dev/null
+	wait "${TPIDS[$t]}" 2>/dev/null
+	TPIDS[$t]=""
 	eval "$("$PY" "$BENCH_DIR/dpstats.py" "$out")"
+	if [ "$sent" = 0 ]; then
+		# dnsperf 2.10 once in a while prints no statistics after an
+		# overloaded run: no figures then, and the report says why
+		SOAK="offered $rate q/s (80% of $base) for $BENCH_SOAK_SECONDS s: dnsperf printed no statistics, so no figures;
+the proxy's own count (/metrics dns64proxy_answers_total): $((a1 - a0)) answers sent; dnsperf's last lines:
+$(tail -n 3 "$out")"
+		return
+	fi
 	SOAK="offered $rate q/s (80% of $base) for $BENCH_SOAK_SECONDS s: sent $sent, answered $completed, lost $lost (no answer within 5 s); achieved $qps q/s; answers: $rcodes
 the proxy's own count (/metrics dns64proxy_answers_total): $((a1 - a0)) answers sent
 kernel UDP receive-buffer drops during the soak: $((d1 - d0)) on the whole machine (/proc/net/snmp RcvbufErrors),
 of which $((l1 - l0)) at the proxy's listen socket and $((u1 - u0)) at the upstream's (/proc/net/udp drops);
 the rest at dnsperf's sockets or the proxy's upstream sockets (or other programs on the machine)"
-	rm -f "$file"
-	kill "${TPIDS[$t]}" 2>/dev/null
-	wait "${TPIDS[$t]}" 2>/dev/null
-	TPIDS[$t]=""
 }
 
 # ---------------------------------------------------------------- run
