@@ -30,7 +30,9 @@
 #                       BENCH_SECONDS)
 #   BENCH_KINDS         default "synth pass a ptr mix cached"
 #   BENCH_TARGETS       default: all (direct dns64proxy dns64proxy_par
-#                       unbound kresd pdns_recursor named dnsdist)
+#                       unbound kresd pdns_recursor named dnsdist
+#                       dnsdist_pool: dnsdist with 1024 backend sockets,
+#                       the proxy's port spread, not in the cached kind)
 #   BENCH_STEPS         default "perf cached inflight soak"
 #   BENCH_CLIENTS, BENCH_OUTSTANDING   dnsperf -c and -q for saturation
 #                       (default 2 and 200)
@@ -56,7 +58,7 @@ BENCH_SOAK_SECONDS=${BENCH_SOAK_SECONDS:-60}
 BENCH_RATE=${BENCH_RATE:-}
 BENCH_QUERIES=${BENCH_QUERIES:-$((BENCH_SECONDS * 150000))}
 BENCH_KINDS=${BENCH_KINDS:-synth pass a ptr mix cached}
-BENCH_TARGETS=${BENCH_TARGETS:-direct dns64proxy dns64proxy_par unbound kresd pdns_recursor named dnsdist}
+BENCH_TARGETS=${BENCH_TARGETS:-direct dns64proxy dns64proxy_par unbound kresd pdns_recursor named dnsdist dnsdist_pool}
 BENCH_STEPS=${BENCH_STEPS:-perf cached inflight soak}
 BENCH_CLIENTS=${BENCH_CLIENTS:-2}
 BENCH_OUTSTANDING=${BENCH_OUTSTANDING:-200}
@@ -123,13 +125,15 @@ LABEL=([direct]="upstream direct (knotd)" [dns64proxy]="dns64proxy"
     [dns64proxy_par]="dns64proxy parallel=yes"
     [unbound]="unbound dns64" [kresd]="kresd dns64"
     [pdns_recursor]="pdns-recursor dns64" [named]="named dns64"
-    [dnsdist]="dnsdist (forwarder, no DNS64)")
+    [dnsdist]="dnsdist (forwarder, no DNS64)"
+    [dnsdist_pool]="dnsdist, 1024 backend sockets")
 BIN=([direct]=knotd [dns64proxy]="$PROXY" [dns64proxy_par]="$PROXY"
     [unbound]=unbound [kresd]=kresd [pdns_recursor]=pdns_recursor
-    [named]=named [dnsdist]=dnsdist)
+    [named]=named [dnsdist]=dnsdist [dnsdist_pool]=dnsdist)
 DNS64_PEERS="unbound kresd pdns_recursor named"
 i=1
-for t in direct dns64proxy dns64proxy_par unbound kresd pdns_recursor named dnsdist; do
+for t in direct dns64proxy dns64proxy_par unbound kresd pdns_recursor named dnsdist \
+    dnsdist_pool; do
 	PORT[$t]=$((BENCH_PORT + i))
 	i=$((i + 1))
 done
@@ -196,7 +200,9 @@ start_targets() {
 	local mode=$1 t dir
 	for t in $TARGETS; do
 		[ "$t" = direct ] && { TPIDS[direct]=$KNOTD_PID; continue; }
-		[ "$mode" = cache ] && [ "$t" = dns64proxy_par ] && continue
+		# the cached kind needs neither: no upstream query to speak of
+		[ "$mode" = cache ] && { [ "$t" = dns64proxy_par ] ||
+		    [ "$t" = dnsdist_pool ]; } && continue
 		dir=$BENCH_TMP/$t-$mode
 		mkdir -p "$dir"
 		TARGET_PIDS=""
@@ -609,6 +615,10 @@ report() {
 	echo "pass-through A:    dns64proxy / dnsdist          = $(ratio "${SAT_CPU[a,dns64proxy]:-}" "${SAT_CPU[a,dnsdist]:-}")  (target <= 0.80)"
 	echo "pass-through AAAA, queries per second at saturation: dns64proxy / dnsdist = $(ratio "${SAT_QPS[pass,dns64proxy]:-}" "${SAT_QPS[pass,dnsdist]:-}")  (target >= 1.00)"
 	echo "pass-through A,    queries per second at saturation: dns64proxy / dnsdist = $(ratio "${SAT_QPS[a,dns64proxy]:-}" "${SAT_QPS[a,dnsdist]:-}")  (target >= 1.00)"
+	if [ -n "${SAT_CPU[a,dnsdist_pool]:-}" ]; then
+		echo "pass-through AAAA: dns64proxy / dnsdist, 1024 backend sockets = $(ratio "${SAT_CPU[pass,dns64proxy]:-}" "${SAT_CPU[pass,dnsdist_pool]:-}")  (for reference: answers spread over as many ports as the proxy's)"
+		echo "pass-through A:    dns64proxy / dnsdist, 1024 backend sockets = $(ratio "${SAT_CPU[a,dns64proxy]:-}" "${SAT_CPU[a,dnsdist_pool]:-}")"
+	fi
 	for kind in synth ptr mix; do
 		b=$(best_peer "$kind")
 		[ -n "$b" ] || continue

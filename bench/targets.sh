@@ -204,15 +204,24 @@ NEOF
 }
 
 start_dnsdist() {
-	local dir=$1 port=$2 mode=$3 cachecfg=""
+	# start_dnsdist DIR PORT MODE [SOCKETS]: SOCKETS UDP sockets to the
+	# backend (dnsdist's default: 1)
+	local dir=$1 port=$2 mode=$3 sockets=${4:-1} cachecfg=""
 	if [ "$mode" = cache ]; then
 		cachecfg="getPool(''):setCache(newPacketCache(100000))"
 	fi
 	cat > "$dir/dnsdist.conf" <<DEOF
 setLocal('127.0.0.1:$port')
 setACL({'127.0.0.0/8'})
-newServer({address='127.0.0.1:$UPSTREAM_PORT', checkName='bench.test.', checkType='SOA', mustResolve=true})
+newServer({address='127.0.0.1:$UPSTREAM_PORT', checkName='bench.test.', checkType='SOA', mustResolve=true, sockets=$sockets})
 $cachecfg
 DEOF
 	run_pinned "$dir/dnsdist.log" dnsdist --supervised --disable-syslog -C "$dir/dnsdist.conf"
+}
+
+# dnsdist with as many backend sockets as dns64proxy's pool (1024 per
+# worker): answers spread over 1024 ports as the proxy's do, each port
+# fixed for dnsdist's life (dnsdist 1.7 has no per-query random socket)
+start_dnsdist_pool() {
+	start_dnsdist "$1" "$2" "$3" 1024
 }
