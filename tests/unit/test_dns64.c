@@ -1144,6 +1144,53 @@ Test(synthesize, ttl_without_soa_is_600)
 	cr_assert_eq(find(&x.o, AN, DNS_TYPE_AAAA, 1)->ttl, 100);
 }
 
+/*
+ * An SOA whose RDATA runs on past MINIMUM is no SOA for the negative TTL
+ * (RFC 1035 3.3.13: MINIMUM ends it): the TTL falls back to 600, as
+ * without one; the same SOA ending at MINIMUM gives 300.
+ */
+Test(synthesize, ttl_from_soa_that_ends_at_minimum)
+{
+	static struct synth x;
+	static const struct rrspec soa = {
+		NS, "example.com.", DNS_TYPE_SOA, 900, SOA_EX
+	};
+	struct msg_builder mb;
+	struct msg_question q;
+	uint8_t		 owner[DNS_MAX_NAME], rd[1024];
+	size_t		 ol, extra;
+	uint16_t	 rl;
+
+	section(&x.s, NULL, NULL);
+	mkquery(&x.q, 1, QN, DNS_TYPE_AAAA, false);
+	mkresp(&x.a, &a_two);
+	for (extra = 0; extra <= 1; extra++) {
+		memset(&q, 0, sizeof(q));
+		q.name_len = wname(QN, q.name);
+		q.qtype = DNS_TYPE_AAAA;
+		q.qclass = DNS_CLASS_IN;
+		msg_build_init(&mb, x.aaaa.buf, sizeof(x.aaaa.buf), 0x4242,
+		    DNS_FLAG_QR | DNS_FLAG_RA);
+		msg_build_question(&mb, &q);
+		ol = wname(soa.owner, owner);
+		rl = rdata(&soa, rd);
+		rd[rl] = 0x77;		/* a byte too many when extra */
+		msg_build_rr(&mb, NS, owner, ol, DNS_TYPE_SOA, DNS_CLASS_IN,
+		    900, rd, (uint16_t)(rl + extra));
+		x.aaaa.len = msg_build_finish(&mb);
+		cr_assert(msg_parse_response(x.aaaa.buf, x.aaaa.len,
+		    &x.aaaa.mi));
+		x.o.len = dns64_synthesize(&x.s, &x.q.mi, x.aaaa.buf,
+		    x.aaaa.len, &x.aaaa.mi, x.a.buf, x.a.len, &x.a.mi, 4096,
+		    x.o.buf, sizeof(x.o.buf), &x.synthesized);
+		parse_out(&x.o);
+		cr_assert(x.synthesized);
+		cr_assert_eq(find(&x.o, AN, DNS_TYPE_AAAA, 0)->ttl,
+		    extra ? 600 : 300, "extra %zu: TTL %u", extra,
+		    find(&x.o, AN, DNS_TYPE_AAAA, 0)->ttl);
+	}
+}
+
 Test(synthesize, no_ede_without_client_edns)
 {
 	static struct synth x;
