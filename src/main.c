@@ -536,9 +536,10 @@ main(int argc, char *argv[])
 		return EXIT_CONFIG;
 	}
 	if (check_only) {
+		/* with the dump, a comment: the output stays a valid file */
 		if (d.verbose > 0)
 			config_dump(cfg, stdout);
-		printf("%s: configuration OK\n",
+		printf("%s%s: configuration OK\n", d.verbose > 0 ? "; " : "",
 		    d.named_config || access(d.config_path, F_OK) == 0 ?
 		    d.config_path : "built-in defaults");
 		free(cfg);

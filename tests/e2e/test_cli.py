@@ -216,6 +216,23 @@ level = loud
               "the WKP must not map 192.0.2.33 (not global): %r" % text)
     suite.case("check_verbose_prints_mappings", check_verbose)
 
+    def verbose_output_is_a_config():
+        # what -t -v prints, saved, is itself a valid configuration with
+        # the same effective settings
+        rc, out, err = run_cmd([B, "-t", "-v", "-c", verbose])
+        eq(rc, 0, "exit status")
+        last = out.rstrip("\n").split("\n")[-1]
+        eq(last, "; %s: configuration OK" % verbose, "closing line")
+        saved = write("saved.conf", out)
+        rc, out2, err2 = run_cmd([B, "-t", "-v", "-c", saved])
+        eq(rc, 0, "exit status on the saved output (stderr %r)" % err2)
+        eq(out2.split("\n")[:-2], out.split("\n")[:-2],
+           "the saved output's effective configuration")
+        rc, out3, err3 = run_cmd([B, "-t", "-c", verbose])
+        eq(out3, "%s: configuration OK\n" % verbose,
+           "without -v the line is plain")
+    suite.case("check_verbose_output_is_a_config", verbose_output_is_a_config)
+
     def long_line():
         # inih as Debian builds it cuts lines at about 200 bytes
         nets = ["10.%d.0.0/16" % i for i in range(60)]
