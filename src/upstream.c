@@ -9,7 +9,8 @@
  * matched by socket, ID, source address and question.  A socket is
  * replaced by a fresh one (a new random port) once it has carried
  * UPSTREAM_ROTATE queries and none is waiting on it.  ICMP errors come
- * back through IP_RECVERR, so a dead upstream fails its attempt at once.
+ * back through IP_RECVERR, so a dead upstream fails its attempt at once;
+ * so does REFUSED or SERVFAIL while another upstream is left to ask.
  */
 #include "acconfig.h"
 
@@ -482,6 +483,27 @@ upstream_match(struct upstream_xfer *x, const uint8_t *resp, size_t len,
 	return true;
 }
 
+/*
+ * Is the matching answer ri an error that the next upstream may not
+ * give: REFUSED, or SERVFAIL without a DNSSEC verdict (EDE 6 to 12,
+ * RFC 8914 4), while some upstream has not been tried yet and attempts
+ * remain?  Each upstream is asked once for such an answer; the last
+ * error answer is relayed as it stands.
+ */
+static bool
+upstream_error_fails_over(const struct upstream_xfer *x,
+    const struct msg_info *ri)
+{
+	int	 rcode = msg_rcode(ri);
+
+	if (rcode != DNS_RCODE_REFUSED && rcode != DNS_RCODE_SERVFAIL)
+		return false;
+	if (rcode == DNS_RCODE_SERVFAIL && ri->ede >= 6 && ri->ede <= 12)
+		return false;
+	return x->attempt < x->cfg->nupstream &&
+	    x->attempt < x->cfg->attempts;
+}
+
 /* One datagram from a pool socket: deliver it or drop it. */
 static void
 upstream_deliver(struct upstream_sock *s, const uint8_t *pkt, size_t len,
@@ -495,6 +517,11 @@ upstream_deliver(struct upstream_sock *s, const uint8_t *pkt, size_t len,
 	    (x = sock_find(s, wire_get_u16(pkt))) != NULL &&
 	    addr_equal(from, (const struct sockaddr *)x->dest) &&
 	    upstream_match(x, pkt, len, &ri)) {
+		if (upstream_error_fails_over(x, &ri)) {
+			log_debug("upstream: error answer: next upstream");
+			upstream_fail_attempt(x);
+			return;
+		}
 		upstream_finish(x, pkt, len, &ri);
 		return;
 	}
@@ -645,6 +672,11 @@ upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* Copy out: finishing frees rbuf. */
 		size_t	 len = x->rneed;
 
+		if (upstream_error_fails_over(x, &ri)) {
+			log_debug("upstream tcp: error answer: next upstream");
+			upstream_fail_attempt(x);
+			return;
+		}
 		memcpy(rxbufs[0], x->rbuf, len);
 		upstream_finish(x, rxbufs[0], len, &ri);
 		return;

@@ -944,9 +944,9 @@ def main(suite):
         suite.case("first_upstream_closed_port", body)
     block(dead_icmp, conf("127.0.0.1:%d %s" % (closed, U)), "dead-icmp")
 
-    # the first upstream answers REFUSED (or SERVFAIL): SPEC.md is silent
-    # on trying the next one; the client gets that error or the answer of
-    # the second, never anything else, and never after the bound
+    # the first upstream answers REFUSED or SERVFAIL: the second is asked
+    # at once, each upstream once; the last error is relayed; a DNSSEC
+    # SERVFAIL (EDE 6 to 12) is a verdict and goes back as it is
     up_b = ScriptedUpstream().start()
     suite.cleanups.append(up_b.stop)
     up_b.set("two." + Z, "A", answer_rule("two.%s 300 A %s" % (Z, V4)))
@@ -956,22 +956,42 @@ def main(suite):
     S("first-servfail." + Z, "A", servfail())
     up_b.set("first-servfail." + Z, "A", answer_rule(
         "first-servfail.%s 300 A %s" % (Z, V4)))
+    S("both-refused." + Z, "A", Rule(rcode="REFUSED"))
+    up_b.set("both-refused." + Z, "A", Rule(rcode="REFUSED"))
+    S("first-bogus." + Z, "A", servfail(ede=(6, "bogus")))
+    up_b.set("first-bogus." + Z, "A", answer_rule(
+        "first-bogus.%s 300 A %s" % (Z, V4)))
+    S("aaaa-refused." + Z, "AAAA", Rule(rcode="REFUSED"))
+    up_b.set("aaaa-refused." + Z, "AAAA", nodata(zone=Z))
+    S("aaaa-refused." + Z, "A", answer_rule(
+        "aaaa-refused.%s 300 A %s" % (Z, V4)))
 
     def first_error(p):
         def body():
             seen = []
-            for nm, rc in (("first-refused", REFUSED),
-                           ("first-servfail", SERVFAIL)):
-                r = ask(p.port, "%s.%s" % (nm, Z), "A", timeout=BOUND + 2)
-                check(r.elapsed <= BOUND, "answer after %.2fs" % r.elapsed)
-                if r.rcode == NOERROR:
-                    a_is(r, V4, nm)
-                    seen.append("%s: answer of the second upstream" % nm)
-                else:
-                    eq(r.rcode, rc, nm + " rcode")
-                    check(not r.msg.answer, "records in %r" % r)
-                    seen.append("%s: %s relayed" % (
-                        nm, dns.rcode.to_text(rc)))
+            for nm in ("first-refused", "first-servfail"):
+                name = "%s.%s" % (nm, Z)
+                r = ask(p.port, name, "A", timeout=BOUND + 2)
+                check(r.elapsed < T, "answer after %.2fs: the error did "
+                      "not end the attempt at once" % r.elapsed)
+                a_is(r, V4, nm + ": the second upstream's answer")
+                eq(len(up.queries(name, "A")), 1, nm + ": first asked")
+                eq(len(up_b.queries(name, "A")), 1, nm + ": second asked")
+                seen.append("%s: answer of the second upstream in %.1f ms"
+                            % (nm, r.elapsed * 1000))
+            name = "both-refused." + Z
+            r = ask(p.port, name, "A", timeout=BOUND + 2)
+            eq(r.rcode, REFUSED, "both REFUSED: the last error relayed")
+            check(not r.msg.answer, "records in %r" % r)
+            eq(len(up.queries(name, "A")) + len(up_b.queries(name, "A")),
+               2, "each upstream asked once")
+            name = "first-bogus." + Z
+            r = ask(p.port, name, "A", timeout=BOUND + 2)
+            eq(r.rcode, SERVFAIL, "DNSSEC SERVFAIL relayed")
+            eq(len(up_b.queries(name, "A")), 0, "second asked after EDE 6")
+            r = ask(p.port, "aaaa-refused." + Z, "AAAA", timeout=BOUND + 2)
+            aaaa_is(r, V4_WKP, "AAAA REFUSED by the first, NODATA from "
+                    "the second: synthesized")
             figure("first upstream answers an error: " + "; ".join(seen))
             alive(p)
         suite.case("first_upstream_error_answer", body)
