@@ -979,6 +979,11 @@ def main(suite):
                 eq(len(up_b.queries(name, "A")), 1, nm + ": second asked")
                 seen.append("%s: answer of the second upstream in %.1f ms"
                             % (nm, r.elapsed * 1000))
+            r = ask(p.port, "first-refused." + Z, "A", tcp=True,
+                    timeout=BOUND + 2)
+            a_is(r, V4, "over TCP: the second upstream's answer")
+            eq(len(up_b.queries("first-refused." + Z, "A", "tcp")), 1,
+               "over TCP: second asked over TCP")
             name = "both-refused." + Z
             r = ask(p.port, name, "A", timeout=BOUND + 2)
             eq(r.rcode, REFUSED, "both REFUSED: the last error relayed")
