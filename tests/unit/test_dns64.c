@@ -210,6 +210,23 @@ rawresp(struct pkt *p, const uint8_t *bytes, size_t len)
 	cr_assert(msg_parse_response(p->buf, p->len, &p->mi));
 }
 
+/* Start a response in p for qname and qtype, flags QR and RA, by hand:
+ * for records that mkresp() cannot write. */
+static void
+begin_resp(struct msg_builder *mb, struct pkt *p, const char *qname,
+    uint16_t qtype)
+{
+	struct msg_question q;
+
+	memset(&q, 0, sizeof(q));
+	q.name_len = wname(qname, q.name);
+	q.qtype = qtype;
+	q.qclass = DNS_CLASS_IN;
+	msg_build_init(mb, p->buf, sizeof(p->buf), 0x4242,
+	    DNS_FLAG_QR | DNS_FLAG_RA);
+	msg_build_question(mb, &q);
+}
+
 /* An answer of ours, parsed back. */
 struct out {
 	uint8_t		 buf[OUTMAX];
@@ -1156,7 +1173,6 @@ Test(synthesize, ttl_from_soa_that_ends_at_minimum)
 		NS, "example.com.", DNS_TYPE_SOA, 900, SOA_EX
 	};
 	struct msg_builder mb;
-	struct msg_question q;
 	uint8_t		 owner[DNS_MAX_NAME], rd[1024];
 	size_t		 ol, extra;
 	uint16_t	 rl;
@@ -1165,13 +1181,7 @@ Test(synthesize, ttl_from_soa_that_ends_at_minimum)
 	mkquery(&x.q, 1, QN, DNS_TYPE_AAAA, false);
 	mkresp(&x.a, &a_two);
 	for (extra = 0; extra <= 1; extra++) {
-		memset(&q, 0, sizeof(q));
-		q.name_len = wname(QN, q.name);
-		q.qtype = DNS_TYPE_AAAA;
-		q.qclass = DNS_CLASS_IN;
-		msg_build_init(&mb, x.aaaa.buf, sizeof(x.aaaa.buf), 0x4242,
-		    DNS_FLAG_QR | DNS_FLAG_RA);
-		msg_build_question(&mb, &q);
+		begin_resp(&mb, &x.aaaa, QN, DNS_TYPE_AAAA);
 		ol = wname(soa.owner, owner);
 		rl = rdata(&soa, rd);
 		rd[rl] = 0x77;		/* a byte too many when extra */
@@ -1501,7 +1511,6 @@ Test(synthesize, malformed_copied_rdata_no_answer)
 	static struct synth x;
 	static const uint8_t bad_ns[] = { 5, 'a', 'b' };
 	struct msg_builder mb;
-	struct msg_question q;
 	uint8_t		 owner[DNS_MAX_NAME];
 	size_t		 ol;
 	struct in_addr	 a4 = v4("8.8.8.8");
@@ -1510,15 +1519,10 @@ Test(synthesize, malformed_copied_rdata_no_answer)
 	section(&x.s, NULL, NULL);
 	mkquery(&x.q, 1, QN, DNS_TYPE_AAAA, true);
 	mkresp(&x.aaaa, &aaaa_nodata);
-	memset(&q, 0, sizeof(q));
-	q.name_len = wname(QN, q.name);
-	q.qtype = DNS_TYPE_A;
-	q.qclass = DNS_CLASS_IN;
-	msg_build_init(&mb, x.a.buf, sizeof(x.a.buf), 0x4242,
-	    DNS_FLAG_QR | DNS_FLAG_RA);
-	msg_build_question(&mb, &q);
-	msg_build_rr(&mb, AN, q.name, q.name_len, DNS_TYPE_A, DNS_CLASS_IN,
-	    300, &a4, 4);
+	begin_resp(&mb, &x.a, QN, DNS_TYPE_A);
+	ol = wname(QN, owner);
+	msg_build_rr(&mb, AN, owner, ol, DNS_TYPE_A, DNS_CLASS_IN, 300, &a4,
+	    4);
 	ol = wname("example.com.", owner);
 	msg_build_rr(&mb, NS, owner, ol, DNS_TYPE_NS, DNS_CLASS_IN, 300,
 	    bad_ns, sizeof(bad_ns));

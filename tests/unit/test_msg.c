@@ -709,32 +709,51 @@ static const uint8_t soa_rdata[] = {
  * AAAA; answer www.example.com AAAA (owner compressed), other.test A;
  * authority example.com SOA; OPT with DO and EDE 29.
  */
+/* The sample's question, WwW.Example.COM AAAA IN, and its other owner,
+ * other.test (length in *olen). */
+static void
+sample_names(struct msg_question *q, uint8_t *other, size_t *olen)
+{
+	memset(q, 0, sizeof(*q));
+	q->name_len = wire_name_from_text("WwW.Example.COM", q->name,
+	    sizeof(q->name));
+	q->qtype = DNS_TYPE_AAAA;
+	q->qclass = DNS_CLASS_IN;
+	*olen = wire_name_from_text("other.test", other, DNS_MAX_NAME);
+}
+
 static size_t
-build_sample(uint8_t *out, size_t cap)
+build_sample_with(uint8_t *out, size_t cap, bool qowner)
 {
 	struct msg_builder	mb;
 	struct msg_question	q;
 	uint8_t			other[DNS_MAX_NAME];
 	size_t			olen;
 
-	memset(&q, 0, sizeof(q));
-	q.name_len = wire_name_from_text("WwW.Example.COM", q.name,
-	    sizeof(q.name));
-	q.qtype = DNS_TYPE_AAAA;
-	q.qclass = DNS_CLASS_IN;
-	olen = wire_name_from_text("other.test", other, sizeof(other));
+	sample_names(&q, other, &olen);
 
 	msg_build_init(&mb, out, cap, 0x4242,
 	    DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA);
 	msg_build_question(&mb, &q);
-	msg_build_rr(&mb, DNS_SECTION_ANSWER, www_ex_com, sizeof(www_ex_com),
-	    DNS_TYPE_AAAA, DNS_CLASS_IN, 300, aaaa_rdata, 16);
+	if (qowner)	/* the owner the question's, said by the caller */
+		msg_build_rr_qowner(&mb, DNS_SECTION_ANSWER, DNS_TYPE_AAAA,
+		    DNS_CLASS_IN, 300, aaaa_rdata, 16);
+	else
+		msg_build_rr(&mb, DNS_SECTION_ANSWER, www_ex_com,
+		    sizeof(www_ex_com), DNS_TYPE_AAAA, DNS_CLASS_IN, 300,
+		    aaaa_rdata, 16);
 	msg_build_rr(&mb, DNS_SECTION_ANSWER, other, olen, DNS_TYPE_A,
 	    DNS_CLASS_IN, 60, BYTES(192, 0, 2, 7), 4);
 	msg_build_rr(&mb, DNS_SECTION_AUTHORITY, ex_com, sizeof(ex_com),
 	    DNS_TYPE_SOA, DNS_CLASS_IN, 900, soa_rdata, sizeof(soa_rdata));
 	msg_build_opt(&mb, DNS_EDNS_OUR_SIZE, EDNS_FLAG_DO, EDE_SYNTHESIZED);
 	return msg_build_finish(&mb);
+}
+
+static size_t
+build_sample(uint8_t *out, size_t cap)
+{
+	return build_sample_with(out, cap, false);
 }
 
 /* Expected bytes of build_sample(). */
@@ -765,36 +784,25 @@ Test(msg_build, exact_bytes)
 
 Test(msg_build, rr_with_question_owner)
 {
-	/* the same message, its first record written by
-	 * msg_build_rr_qowner(): the same bytes */
+	/* the sample with its first record written by msg_build_rr_qowner():
+	 * the same bytes */
 	struct msg_builder	mb;
 	struct msg_question	q;
 	uint8_t			out[512], other[DNS_MAX_NAME];
 	size_t			olen, n;
 
-	memset(&q, 0, sizeof(q));
-	q.name_len = wire_name_from_text("WwW.Example.COM", q.name,
-	    sizeof(q.name));
-	q.qtype = DNS_TYPE_AAAA;
-	q.qclass = DNS_CLASS_IN;
-	olen = wire_name_from_text("other.test", other, sizeof(other));
+	n = build_sample_with(out, sizeof(out), true);
+	cr_assert_eq(n, sizeof(sample), "length %zu", n);
+	cr_assert_arr_eq(out, sample, sizeof(sample));
 
-	msg_build_init(&mb, out, sizeof(out), 0x4242,
-	    DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA);
+	/* the question as the sample has it: its name, case aside, and
+	 * nothing else */
+	sample_names(&q, other, &olen);
+	msg_build_init(&mb, out, sizeof(out), 1, DNS_FLAG_QR);
 	msg_build_question(&mb, &q);
 	cr_assert(msg_build_is_qname(&mb, www_ex_com, sizeof(www_ex_com)));
 	cr_assert_not(msg_build_is_qname(&mb, other, olen));
 	cr_assert_not(msg_build_is_qname(&mb, ex_com, sizeof(ex_com)));
-	msg_build_rr_qowner(&mb, DNS_SECTION_ANSWER, DNS_TYPE_AAAA,
-	    DNS_CLASS_IN, 300, aaaa_rdata, 16);
-	msg_build_rr(&mb, DNS_SECTION_ANSWER, other, olen, DNS_TYPE_A,
-	    DNS_CLASS_IN, 60, BYTES(192, 0, 2, 7), 4);
-	msg_build_rr(&mb, DNS_SECTION_AUTHORITY, ex_com, sizeof(ex_com),
-	    DNS_TYPE_SOA, DNS_CLASS_IN, 900, soa_rdata, sizeof(soa_rdata));
-	msg_build_opt(&mb, DNS_EDNS_OUR_SIZE, EDNS_FLAG_DO, EDE_SYNTHESIZED);
-	n = msg_build_finish(&mb);
-	cr_assert_eq(n, sizeof(sample), "length %zu", n);
-	cr_assert_arr_eq(out, sample, sizeof(sample));
 
 	/* a root question is never pointed at: its owner stays one byte */
 	memset(&q, 0, sizeof(q));
