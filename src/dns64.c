@@ -405,10 +405,8 @@ chain_end(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 	*elen = slen;
 	for (hop = 0; hop < DNS64_MAX_CHAIN; hop++) {
 		found = false;
-		msg_iter_init(&it, pkt, len, mi);
-		msg_iter_limit(&it, DNS_SECTION_ANSWER);
-		while ((r = msg_iter_next_lazy(&it, &rr)) == 1 &&
-		    rr.section == DNS_SECTION_ANSWER) {
+		msg_iter_init_answer(&it, pkt, len, mi);
+		while ((r = msg_iter_next_lazy(&it, &rr)) == 1) {
 			if (rr.type != DNS_TYPE_CNAME ||
 			    !rr_owned_by(pkt, len, &rr, end, *elen))
 				continue;
@@ -438,10 +436,8 @@ has_answer_rr(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
 
-	msg_iter_init(&it, pkt, len, mi);
-	msg_iter_limit(&it, DNS_SECTION_ANSWER);
-	while (msg_iter_next_lazy(&it, &rr) == 1 &&
-	    rr.section == DNS_SECTION_ANSWER)
+	msg_iter_init_answer(&it, pkt, len, mi);
+	while (msg_iter_next_lazy(&it, &rr) == 1)
 		if (rr.type == type &&
 		    rr_owned_by(pkt, len, &rr, name, nlen))
 			return true;
@@ -459,10 +455,8 @@ has_excluded(const struct dns64_section *s, const uint8_t *pkt, size_t len,
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
 
-	msg_iter_init(&it, pkt, len, mi);
-	msg_iter_limit(&it, DNS_SECTION_ANSWER);
-	while (msg_iter_next_lazy(&it, &rr) == 1 &&
-	    rr.section == DNS_SECTION_ANSWER)
+	msg_iter_init_answer(&it, pkt, len, mi);
+	while (msg_iter_next_lazy(&it, &rr) == 1)
 		if (rr_excluded(s, pkt, len, &rr))
 			return true;
 	return false;
@@ -647,10 +641,8 @@ dns64_classify(const struct dns64_section *s, const struct msg_info *qi,
 	if (!chain_end(resp, len, ri, qi->q.name, qi->q.name_len, target,
 	    target_len))
 		return DNS64_PASS;
-	msg_iter_init(&it, resp, len, ri);
-	msg_iter_limit(&it, DNS_SECTION_ANSWER);
-	while (msg_iter_next_lazy(&it, &rr) == 1 &&
-	    rr.section == DNS_SECTION_ANSWER) {
+	msg_iter_init_answer(&it, resp, len, ri);
+	while (msg_iter_next_lazy(&it, &rr) == 1) {
 		if (!rr_aaaa(resp, len, &rr, &a))
 			continue;
 		/* RFC 6147 5.1.4: excluded AAAA count as absent. */
@@ -738,8 +730,7 @@ synth_records(struct msg_builder *mb, const struct dns64_section *s,
 	 */
 	end_is_aq = wire_name_equal(end, elen, ani->q.name, ani->q.name_len);
 	end_is_q = msg_build_is_qname(mb, end, elen);
-	msg_iter_init(&it, a, a_len, ani);
-	msg_iter_limit(&it, DNS_SECTION_ANSWER);
+	msg_iter_init_answer(&it, a, a_len, ani);
 	while (msg_iter_next_lazy(&it, &rr) == 1) {
 		if (!rr_a(a, a_len, &rr, &v4))
 			continue;
@@ -844,10 +835,8 @@ dns64_synthesize(const struct dns64_section *s,
 
 	/* RFC 6147 5.1.5: the CNAME/DNAME chain goes with the answer. */
 	if (aaaa != NULL) {
-		msg_iter_init(&it, aaaa, aaaa_len, ai);
-		msg_iter_limit(&it, DNS_SECTION_ANSWER);
-		while (msg_iter_next_lazy(&it, &rr) == 1 &&
-		    rr.section == DNS_SECTION_ANSWER)
+		msg_iter_init_answer(&it, aaaa, aaaa_len, ai);
+		while (msg_iter_next_lazy(&it, &rr) == 1)
 			if ((rr.type == DNS_TYPE_CNAME ||
 			    rr.type == DNS_TYPE_DNAME) &&
 			    msg_rr_owner(aaaa, aaaa_len, &rr))
@@ -858,10 +847,8 @@ dns64_synthesize(const struct dns64_section *s,
 	 * its CNAME per hop chain_end() follows): each costs a walk of the
 	 * AAAA answer, and thousands of them would stall the worker. */
 	nchain = 0;
-	msg_iter_init(&it, a, a_len, ani);
-	msg_iter_limit(&it, DNS_SECTION_ANSWER);
-	while (msg_iter_next_lazy(&it, &rr) == 1 &&
-	    rr.section == DNS_SECTION_ANSWER) {
+	msg_iter_init_answer(&it, a, a_len, ani);
+	while (msg_iter_next_lazy(&it, &rr) == 1) {
 		if (rr.type != DNS_TYPE_CNAME && rr.type != DNS_TYPE_DNAME)
 			continue;
 		if (++nchain > 2 * DNS64_MAX_CHAIN)
@@ -1023,10 +1010,8 @@ dns64_ptr_answer(const struct dns64_section *s,
 	uint16_t	 flags = ri->flags & ~DNS_FLAG_AD;
 
 	if (chain_end(resp, len, ri, v4name, v4len, end, &elen)) {
-		msg_iter_init(&it, resp, len, ri);
-		msg_iter_limit(&it, DNS_SECTION_ANSWER);
-		while (msg_iter_next_lazy(&it, &rr) == 1 &&
-		    rr.section == DNS_SECTION_ANSWER) {
+		msg_iter_init_answer(&it, resp, len, ri);
+		while (msg_iter_next_lazy(&it, &rr) == 1) {
 			if (rr.type != DNS_TYPE_PTR ||
 			    rr.rclass != DNS_CLASS_IN ||
 			    !rr_owned_by(resp, len, &rr, end, elen))
@@ -1048,10 +1033,8 @@ dns64_ptr_answer(const struct dns64_section *s,
 	opt = our_opt(qi, EDE_SYNTHESIZED);
 	answer_start(&mb, qi, flags, out, lim);
 	if (s->reverse == DNS64_REVERSE_REWRITE) {
-		msg_iter_init(&it, resp, len, ri);
-		msg_iter_limit(&it, DNS_SECTION_ANSWER);
-		while (msg_iter_next_lazy(&it, &rr) == 1 &&
-		    rr.section == DNS_SECTION_ANSWER) {
+		msg_iter_init_answer(&it, resp, len, ri);
+		while (msg_iter_next_lazy(&it, &rr) == 1) {
 			if (rr.type != DNS_TYPE_PTR ||
 			    rr.rclass != DNS_CLASS_IN ||
 			    !rr_owned_by(resp, len, &rr, end, elen) ||

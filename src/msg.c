@@ -386,8 +386,8 @@ msg_build_question(struct msg_builder *mb, const struct msg_question *q)
  * Write an RR's owner, type, class and TTL, after checking that section
  * is valid and comes no earlier than the sections already filled.  The
  * owner is a pointer to offset 12 when it equals the question name (the
- * root is always written as its one byte), and when name is NULL.  False (overflow set) on
- * misuse, a bad name or no room.
+ * root is always written as its one byte), and when name is NULL.  False
+ * (overflow set) on misuse, a bad name or no room.
  */
 static bool
 put_rr_head(struct msg_builder *mb, int section, const uint8_t *name,

@@ -148,6 +148,14 @@ msg_iter_limit(struct msg_iter *it, int last)
 	for (; s <= DNS_SECTION_ADDITIONAL; s++)
 		it->left[s] = 0;
 }
+/* The same as msg_iter_init() then msg_iter_limit(it, ANSWER). */
+static inline void
+msg_iter_init_answer(struct msg_iter *it, const uint8_t *pkt, size_t len,
+    const struct msg_info *mi)
+{
+	msg_iter_init(it, pkt, len, mi);
+	msg_iter_limit(it, DNS_SECTION_ANSWER);
+}
 /* 1: *rr holds the next RR; 0: no more; -1: malformed. */
 int	msg_iter_next(struct msg_iter *it, struct msg_rr *rr);
 /*
