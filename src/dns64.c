@@ -661,7 +661,7 @@ error:
 		return DNS64_PASS;
 	memcpy(target, qi->q.name, qi->q.name_len);
 	*target_len = qi->q.name_len;
-	return DNS64_NEED_A;
+	return DNS64_NEED_A_ON_ERROR;
 }
 
 /*

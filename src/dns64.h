@@ -82,19 +82,22 @@ bool	dns64_excluded(const struct dns64_section *s, const struct in6_addr *a);
 enum dns64_action {
 	DNS64_PASS,	/* relay the upstream answer as it is */
 	DNS64_FILTER,	/* relay it without the excluded AAAA: dns64_filter() */
-	DNS64_NEED_A	/* ask the upstream for A records of *target */
+	DNS64_NEED_A,	/* ask the upstream for A records of *target */
+	DNS64_NEED_A_ON_ERROR	/* the same, because the AAAA query failed */
 };
 
 /*
  * Decide what an AAAA answer calls for (RFC 6147 5.1.1 to 5.1.5):
- * NXDOMAIN -> PASS; other errors -> NEED_A with on_error, PASS without,
- * but PASS for a SERVFAIL carrying EDE 6..12 (DNSSEC); TC set -> PASS;
+ * NXDOMAIN -> PASS; other errors -> NEED_A_ON_ERROR with on_error, PASS
+ * without, but PASS for a SERVFAIL carrying EDE 6..12 (DNSSEC); TC set ->
+ * PASS;
  * NOERROR: follow the CNAME chain from the question name, count the AAAA
  * records at its end; none usable after `exclude` (or synthall) -> NEED_A,
  * some usable and some excluded -> FILTER, else PASS.  For NEED_A, target
- * (DNS_MAX_NAME bytes) gets the end of the chain.  resp == NULL means the
- * AAAA query timed out: NEED_A with on_error (target = qname), else PASS
- * (the caller answers SERVFAIL).
+ * (DNS_MAX_NAME bytes) gets the end of the chain; for NEED_A_ON_ERROR,
+ * the question name.  resp == NULL means the
+ * AAAA query timed out: NEED_A_ON_ERROR with on_error (target = qname),
+ * else PASS (the caller answers SERVFAIL).
  */
 enum dns64_action dns64_classify(const struct dns64_section *s,
 	    const struct msg_info *qi, const uint8_t *resp, size_t len,

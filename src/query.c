@@ -71,6 +71,7 @@ struct query {
 	struct parallel_a *pa;		/* NULL unless parallel = yes */
 	const char	*action;	/* for the query log */
 	uint32_t	 cache_cap;	/* longest life in the cache, seconds */
+	bool		 aaaa_failed;	/* synthesis over a failed AAAA query */
 	ev_tstamp	 start;
 	struct upstream_xfer x;
 	uint8_t		 qbuf[QUERY_INLINE];
@@ -401,6 +402,9 @@ query_main_done(struct query *q, const uint8_t *resp, size_t len,
 		else
 			query_respond(q, outbuf, n);
 		return;
+	case DNS64_NEED_A_ON_ERROR:
+		q->aaaa_failed = true;
+		/* FALLTHROUGH */
 	case DNS64_NEED_A:
 		query_need_a(q, resp, len, ri, target, target_len);
 		return;
@@ -435,8 +439,7 @@ query_a_done(struct query *q, const uint8_t *resp, size_t len,
 		 * failure may pass, and RFC 2308 7.1 keeps server failures
 		 * for minutes at most, so such an answer is cached briefly.
 		 */
-		if (q->aaaa == NULL ||
-		    msg_rcode(&q->aaaa->mi) != DNS_RCODE_NOERROR)
+		if (q->aaaa_failed)
 			q->cache_cap = CACHE_ONERROR_TTL;
 	} else
 		q->action = "no-a";
@@ -692,6 +695,7 @@ query_handle(struct proxy *px, struct responder *r,
 	q->state = QUERY_MAIN;
 	q->action = "forwarded";
 	q->cache_cap = CACHE_MAX_TTL;
+	q->aaaa_failed = false;
 	q->start = ev_now(px->loop);
 	q->next = px->queries;
 	if (px->queries != NULL)

@@ -111,11 +111,18 @@ run_section(const struct dns64_section *s, uint8_t opt,
 
 	act = dns64_classify(s, qi, aaaa, aaaa_len, ai, target, &tlen);
 	CHECK(act == DNS64_PASS || act == DNS64_FILTER ||
-	    act == DNS64_NEED_A);
-	if (act == DNS64_NEED_A)
+	    act == DNS64_NEED_A || act == DNS64_NEED_A_ON_ERROR);
+	if (act == DNS64_NEED_A || act == DNS64_NEED_A_ON_ERROR)
 		CHECK(tlen > 0 && wire_name_len(target, tlen) == tlen);
+	/* on_error: a timeout or an error RCODE, never a NOERROR answer */
+	if (act == DNS64_NEED_A_ON_ERROR)
+		CHECK(s->on_error && (aaaa == NULL ||
+		    msg_rcode(ai) != DNS_RCODE_NOERROR));
+	if (act == DNS64_NEED_A)
+		CHECK(aaaa != NULL && msg_rcode(ai) == DNS_RCODE_NOERROR);
 	if (aaaa == NULL)
-		CHECK(act == (s->on_error ? DNS64_NEED_A : DNS64_PASS));
+		CHECK(act == (s->on_error ? DNS64_NEED_A_ON_ERROR :
+		    DNS64_PASS));
 
 	/* the answers are to the client's question when the AAAA answer's
 	 * is the same (the proxy drops those that differ) */
