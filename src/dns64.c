@@ -887,21 +887,13 @@ nothing:
 static const uint8_t ip6_arpa[] = "\003ip6\004arpa";		/* + NUL */
 static const uint8_t in_addr_arpa[] = "\007in-addr\004arpa";	/* + NUL */
 
-/*
- * The value of a hexadecimal digit, -1 if c is none.
- */
-static int
-hexval(uint8_t c)
-{
-	unsigned	 d = (unsigned)c - '0';
-
-	if (d < 10)
-		return (int)d;
-	d = (unsigned)(c | 0x20) - 'a';	/* ASCII letters only */
-	if (d < 6)
-		return (int)d + 10;
-	return -1;
-}
+/* One more than the value of a hexadecimal digit; 0 for any other byte. */
+static const uint8_t hexval1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
 /*
  * RFC 3596 2.5: if name is the ip6.arpa name of a full address (32
@@ -912,8 +904,7 @@ static bool
 ip6arpa_addr(const uint8_t *name, size_t nlen, struct in6_addr *a)
 {
 	const uint8_t	*p;
-	int		 lo, hi;
-	unsigned	 i;
+	unsigned	 i, lo, hi;
 
 	/* 32 one-byte labels then "ip6.arpa": the loop and the suffix
 	 * comparison check every length byte. */
@@ -921,10 +912,11 @@ ip6arpa_addr(const uint8_t *name, size_t nlen, struct in6_addr *a)
 		return false;
 	for (i = 0, p = name; i < 16; i++, p += 4) {
 		/* byte 15 - i: its low nibble first */
-		if (p[0] != 1 || p[2] != 1 || (lo = hexval(p[1])) < 0 ||
-		    (hi = hexval(p[3])) < 0)
+		lo = hexval1[p[1]];
+		hi = hexval1[p[3]];
+		if (p[0] != 1 || p[2] != 1 || lo == 0 || hi == 0)
 			return false;
-		a->s6_addr[15 - i] = (uint8_t)(hi << 4 | lo);
+		a->s6_addr[15 - i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return wire_name_equal(name + 64, nlen - 64, ip6_arpa,
 	    sizeof(ip6_arpa));
@@ -932,7 +924,7 @@ ip6arpa_addr(const uint8_t *name, size_t nlen, struct in6_addr *a)
 
 /*
  * Write the in-addr.arpa name of v4 ("d.c.b.a.in-addr.arpa.") in wire
- * form into out (DNS_MAX_NAME bytes); returns its length.
+ * form into out (DNS64_INADDR_MAX bytes); returns its length.
  */
 static size_t
 inaddr_name(struct in_addr v4, uint8_t *out)

@@ -127,10 +127,13 @@ size_t	dns64_synthesize(const struct dns64_section *s,
 	    const struct msg_info *ani, size_t max, uint8_t *out, size_t cap,
 	    bool *synthesized);
 
+/* The longest in-addr.arpa name of an address, in wire form. */
+#define DNS64_INADDR_MAX	(4 * 4 + 14)
+
 /*
  * RFC 6147 5.3.1: if qname is the ip6.arpa name of a full address inside
  * one of the section's prefixes, write the matching in-addr.arpa name to
- * v4name (DNS_MAX_NAME bytes) and return true.
+ * v4name (DNS64_INADDR_MAX bytes) and return true.
  */
 bool	dns64_ptr_map(const struct dns64_section *s, const uint8_t *qname,
 	    size_t qlen, uint8_t *v4name, size_t *v4len);

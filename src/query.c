@@ -72,6 +72,8 @@ struct query {
 	const char	*action;	/* for the query log */
 	uint32_t	 cache_cap;	/* longest life in the cache, seconds */
 	bool		 aaaa_failed;	/* synthesis over a failed AAAA query */
+	uint8_t		 v4len;		/* mapped PTR: the in-addr.arpa name */
+	uint8_t		 v4name[DNS64_INADDR_MAX];
 	ev_tstamp	 start;
 	struct upstream_xfer x;
 	uint8_t		 qbuf[QUERY_INLINE];
@@ -107,18 +109,6 @@ parallel_free(struct parallel_a *pa)
 	free(pa);
 }
 
-/* The in-addr.arpa name a mapped PTR query asks for (query.c admitted it
- * only when dns64_ptr_map() said yes). */
-static size_t
-query_v4name(const struct query *q, uint8_t *v4name)
-{
-	size_t	 len = 0;
-
-	if (!dns64_ptr_map(q->sec, q->qi.q.name, q->qi.q.name_len, v4name,
-	    &len))
-		return 0;
-	return len;
-}
 
 /* Drop the spare queries of this thread (at worker exit). */
 void
@@ -451,15 +441,13 @@ static void
 query_ptr_done(struct query *q, const uint8_t *resp, size_t len,
     const struct msg_info *ri)
 {
-	uint8_t	 v4name[DNS_MAX_NAME];
-	size_t	 v4len, n;
+	size_t	 n;
 
 	if (resp == NULL) {
 		query_timeout(q);
 		return;
 	}
-	v4len = query_v4name(q, v4name);
-	n = dns64_ptr_answer(q->sec, &q->qi, v4name, v4len, resp, len,
+	n = dns64_ptr_answer(q->sec, &q->qi, q->v4name, q->v4len, resp, len,
 	    ri, query_max(q), outbuf, sizeof(outbuf));
 	if (n == 0) {
 		query_servfail(q);
@@ -705,11 +693,12 @@ query_handle(struct proxy *px, struct responder *r,
 	STATS_SET(px->stats.inflight, px->ninflight);
 
 	/* RFC 6147 5.3.1: PTR inside a Pref64 asks for the in-addr.arpa. */
-	if (dns64 && qi.q.qtype == DNS_TYPE_PTR &&
-	    (n = query_v4name(q, outbuf)) > 0) {
+	if (dns64 && qi.q.qtype == DNS_TYPE_PTR && dns64_ptr_map(sec,
+	    qi.q.name, qi.q.name_len, q->v4name, &n)) {
+		q->v4len = (uint8_t)n;
 		q->state = QUERY_WAIT_PTR;
 		q->action = "ptr-mapped";
-		if (query_ask(q, outbuf, n, DNS_TYPE_PTR, false) < 0)
+		if (query_ask(q, q->v4name, n, DNS_TYPE_PTR, false) < 0)
 			query_servfail(q);
 		return;
 	}

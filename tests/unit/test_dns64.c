@@ -6,6 +6,7 @@
  * msg_parse_response() and msg_iter before its fields are checked.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -1623,6 +1624,39 @@ Test(ptr_map, names)
 	    "b.9.f.f.4.6.0.0.ip6.int.", NULL);
 	check_ptr_map(&s, "33.2.0.192.in-addr.arpa.", NULL);
 	check_ptr_map(&s, "1.2.2.0.0.0.0.c." WKP_ARPA "example.", NULL);
+}
+
+/* Each byte value as the lowest nibble's digit, then as the next one's:
+ * mapped exactly when it is a hexadecimal digit, to its value. */
+Test(ptr_map, every_digit_byte)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct dns64_section s;
+	uint8_t		 qn[DNS_MAX_NAME], out[DNS_MAX_NAME];
+	size_t		 ql, ol, pos;
+	unsigned	 c;
+	const char	*h;
+	bool		 got;
+
+	section(&s, NULL, NULL);
+	/* 64:ff9b::c000:200 */
+	ql = wname("0.0.2.0.0.0.0.c." WKP_ARPA, qn);
+	for (pos = 1; pos <= 3; pos += 2)
+		for (c = 0; c < 256; c++) {
+			qn[pos] = (uint8_t)c;
+			got = dns64_ptr_map(&s, qn, ql, out, &ol);
+			qn[pos] = '0';
+			h = c != 0 ? strchr(hex, tolower((int)c)) : NULL;
+			cr_assert_eq(got, h != NULL, "byte %u at %zu", c, pos);
+			if (h == NULL)
+				continue;
+			/* 192.0.2.N: N's digits lead the name */
+			cr_assert_eq(out[0] == 1 ? out[1] - '0' : out[0] == 2 ?
+			    (out[1] - '0') * 10 + out[2] - '0' :
+			    (out[1] - '0') * 100 + (out[2] - '0') * 10 +
+			    out[3] - '0', (int)(h - hex) << (pos == 3 ? 4 : 0),
+			    "byte %u at %zu", c, pos);
+		}
 }
 
 Test(ptr_map, reverse_no)
