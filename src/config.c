@@ -441,12 +441,14 @@ static void
 set_user(struct parse *p, const char *v, int line)
 {
 	parse_word(p, "user", v, line, p->c.user, sizeof(p->c.user));
+	p->c.user_line = line;
 }
 
 static void
 set_group(struct parse *p, const char *v, int line)
 {
 	parse_word(p, "group", v, line, p->c.group, sizeof(p->c.group));
+	p->c.group_line = line;
 }
 
 static void

@@ -37,6 +37,7 @@ struct config {
 	size_t		nallow;
 	char		user[64];		/* "" when not set */
 	char		group[64];
+	int		user_line, group_line;	/* where set, for -t */
 	char		pidfile[256];
 	unsigned	workers;		/* default 1, 1..64 */
 	/* [dns64] and [dns64 NAME], in file order */

@@ -53,6 +53,8 @@ struct daemon {
 	unsigned	 nworkers;
 	struct stats_http *http;
 	int		 ready_fd;	/* daemon mode: tells the parent */
+	int		 pid_fd;	/* the pidfile, open from before the
+					 * privilege drop; -1 without */
 };
 
 static struct daemon	d;
@@ -179,14 +181,19 @@ daemonize(void)
 {
 	int	 p[2], fd;
 	pid_t	 pid;
-	char	 c;
+	char	 c = 0, *abs;
 
+	/* SIGHUP reads the file again, after the chdir below. */
+	if (d.config_path[0] != '/' &&
+	    (abs = realpath(d.config_path, NULL)) != NULL)
+		d.config_path = abs;
 	if (pipe(p) < 0)
 		fatal("pipe");
 	if ((pid = fork()) < 0)
 		fatal("fork");
 	if (pid > 0) {
 		close(p[1]);
+		/* EOF, c still 0: it died before it was ready */
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 		_exit(c == 'R' ? EXIT_OK : EXIT_STARTUP);
@@ -222,18 +229,44 @@ report_ready(void)
 	}
 }
 
+/* Written while still root; the descriptor stays open for the exit. */
 static void
 write_pidfile(const char *path)
 {
-	FILE	*fp;
+	char	 buf[32];
+	int	 n;
 
+	d.pid_fd = -1;
 	if (path[0] == '\0')
 		return;
-	if ((fp = fopen(path, "w")) == NULL)
+	if ((d.pid_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
 		fatal("cannot write pidfile %s", path);
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) != 0)
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(d.pid_fd, buf, (size_t)n) != n)
 		fatal("cannot write pidfile %s", path);
+}
+
+/*
+ * Remove the pidfile.  Having dropped root, the process may no longer
+ * remove files from its directory (/run): it empties the file through
+ * the descriptor opened as root instead, so no stale PID is left.
+ */
+static void
+remove_pidfile(const char *path)
+{
+	if (d.pid_fd < 0)
+		return;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		if ((errno == EACCES || errno == EPERM) &&
+		    ftruncate(d.pid_fd, 0) == 0)
+			log_info("pidfile %s emptied: its directory does not "
+			    "let this user remove it", path);
+		else
+			log_warn("cannot remove pidfile %s", path);
+	}
+	close(d.pid_fd);
+	d.pid_fd = -1;
 }
 
 /*
@@ -327,6 +360,29 @@ config_listens_on(const struct config *c, const struct sockaddr_storage *ss)
 		    (const struct sockaddr *)ss))
 			return true;
 	return false;
+}
+
+/*
+ * `user` and `group` must name an account of this system: a check that
+ * -t makes too, with the line, before a daemon has lost its stderr.
+ * 0 / -1 (said on stderr).
+ */
+static int
+check_accounts(const struct config *c)
+{
+	int	 rc = 0;
+
+	if (c->user[0] != '\0' && getpwnam(c->user) == NULL) {
+		fprintf(stderr, "%s:%d: user: no such user: %s\n",
+		    d.config_path, c->user_line, c->user);
+		rc = -1;
+	}
+	if (c->group[0] != '\0' && getgrnam(c->group) == NULL) {
+		fprintf(stderr, "%s:%d: group: no such group: %s\n",
+		    d.config_path, c->group_line, c->group);
+		rc = -1;
+	}
+	return rc;
 }
 
 /*
@@ -535,6 +591,10 @@ main(int argc, char *argv[])
 		free(cfg);
 		return EXIT_CONFIG;
 	}
+	if (check_accounts(cfg) < 0) {
+		free(cfg);
+		return EXIT_CONFIG;
+	}
 	if (check_only) {
 		/* with the dump, a comment: the output stays a valid file */
 		if (d.verbose > 0)
@@ -612,8 +672,7 @@ main(int argc, char *argv[])
 		worker_finish(&d.workers[w]);
 	if (d.http != NULL)
 		stats_http_stop(d.http);
-	if (d.running->pidfile[0] != '\0' && unlink(d.running->pidfile) < 0)
-		log_warn("cannot remove pidfile %s", d.running->pidfile);
+	remove_pidfile(d.running->pidfile);
 	log_info("stopped");
 	ev_signal_stop(loop, &sig_hup);
 	ev_signal_stop(loop, &sig_usr1);

@@ -284,6 +284,25 @@ level = loud
         eq(rc, 1, "exit status with the default port 53 on both")
     suite.case("upstream_equal_to_listen_exit_1", upstream_is_listen)
 
+    def unknown_accounts():
+        p = free_port(False)
+        path = write("accounts.conf", "[server]\nlisten = 127.0.0.1:%d\n"
+                     "upstream = 127.0.0.1:%d\n"
+                     "user = no-such-user-dns64\n"
+                     "group = no-such-group-dns64\n" % (p, uport))
+        rc, out, err = run_cmd([B, "-t", "-c", path])
+        eq(rc, 1, "exit status of -t (stderr %r)" % err)
+        check("%s:4: user: no such user: no-such-user-dns64" % path in err,
+              "no FILE:LINE for the user: %r" % err)
+        check("%s:5: group: no such group: no-such-group-dns64" % path
+              in err, "no FILE:LINE for the group: %r" % err)
+        check("configuration OK" not in out, "-t said OK: %r" % out)
+        # a start stops there too, with the same lines, before binding
+        rc, out, err = run_cmd([B, "-f", "-c", path], timeout=5)
+        eq(rc, 1, "exit status at start (stderr %r)" % err)
+        check("no such user" in err, "start: %r" % err)
+    suite.case("unknown_user_group_exit_1", unknown_accounts)
+
     # -- signals on a running proxy --------------------------------------
     sport = free_port(False)
     conf1 = ("[server]\nlisten = {listen}\nupstream = 127.0.0.1:%d\n"

@@ -10,7 +10,11 @@ Cases:
   daemon_sigterm        SIGTERM: the daemon exits 0 and removes the pidfile
   daemon_port_in_use    a listen port in use: exit 3, no pidfile, no daemon
   privilege_drop        user = nobody, group = nogroup (root only): real,
-                        effective and saved ids are nobody's; still answers
+                        effective and saved ids are nobody's; still answers;
+                        its pidfile, in a directory only root may write,
+                        is left empty at exit (no stale pid)
+  daemon_relative_config  a daemon started with a relative -c path takes
+                        a changed file on SIGHUP (it chdir()s to /)
   sighup_prefix_under_load  SIGHUP with a new prefix during a steady query
                         stream: nothing lost, old prefix before, new after
   sighup_bad_file       a broken file: FILE:LINE: on stderr, old prefix kept
@@ -536,8 +540,14 @@ def main(suite):
             os.setgroups(sorted(set(groups0) | {0}))
         except OSError:
             pass
+        # a directory that only root may write to, as /run
+        rundir = os.path.join(tmp, "privrun")
+        os.makedirs(rundir, exist_ok=True)
+        os.chmod(rundir, 0o755)
+        pf = os.path.join(rundir, "privdrop.pid")
         try:
-            px = Proxy(suite, server_conf("user = nobody\n" + group_line),
+            px = Proxy(suite, server_conf("user = nobody\n" + group_line +
+                                          "pidfile = %s\n" % pf),
                        name="privdrop").start()
         finally:
             try:
@@ -554,9 +564,53 @@ def main(suite):
             eq(aaaa_of(r), [OLD_ADDR], "AAAA after the privilege drop")
             r = ask(px.port, "priv.example.test", "AAAA", tcp=True)
             eq(aaaa_of(r), [OLD_ADDR], "AAAA over TCP")
+            eq(read_pidfile(pf), px.proc.pid, "pid in %s" % pf)
+            eq(px.stop(), 0, "exit status after SIGTERM")
+            # nobody may not remove it from rundir: emptied, not stale
+            if os.path.exists(pf):
+                eq(os.path.getsize(pf), 0, "size of %s after the exit of "
+                   "a daemon that dropped root" % pf)
+            check(wait_for(lambda: "pidfile %s emptied" % pf in
+                           px.log_text(), 2),
+                  "no 'pidfile emptied' line: %s" % px.log_tail())
         finally:
             px.stop()
     case("privilege_drop", privilege_drop)
+
+    def daemon_relative_config():
+        port = free_port(False)
+        name = "relative.conf"
+        conf = os.path.join(tmp, name)
+        pf = os.path.join(tmp, "relative.pid")
+
+        def write(prefix):
+            with open(conf, "w") as f:
+                f.write("[server]\nlisten = 127.0.0.1:%d\n"
+                        "upstream = 127.0.0.1:%d\ntimeout = 1000\n"
+                        "pidfile = %s\n[dns64]\nprefix = %s\n"
+                        % (port, up.port, pf, prefix))
+        write(OLD_PREFIX + "/96")
+        started_confs.append(name)
+        rc, out, err = run_cmd([B, "-c", name], timeout=15, cwd=tmp)
+        eq(rc, 0, "exit status of `dns64proxy -c %s` (%r)" % (name, err))
+        t = Tracked(read_pidfile(pf))
+        tracked.append(t)
+        r = ask(port, "rel1.example.test", "AAAA", timeout=3)
+        eq(aaaa_of(r), [OLD_ADDR], "AAAA before the reload")
+        write(NEW_PREFIX + "/96")
+        os.kill(t.pid, signal.SIGHUP)
+
+        def new_prefix():
+            try:
+                return aaaa_of(ask(port, "rel2.example.test", "AAAA",
+                                   timeout=1)) == [NEW_ADDR]
+            except NoAnswer:
+                return False
+        check(wait_for(new_prefix, 5), "the daemon started with -c %s "
+              "did not take the changed file on SIGHUP" % name)
+        os.kill(t.pid, signal.SIGTERM)
+        check(t.wait_gone(5), "pid %d still running after SIGTERM" % t.pid)
+    case("daemon_relative_config", daemon_relative_config)
 
     # == 3. SIGHUP with a new prefix under load =============================
     def sighup_prefix_under_load():

@@ -380,6 +380,18 @@ class InitTest:
         finally:
             os.unlink(self.pidfile)
 
+    def c_status_emptied(self, plain):
+        # what a daemon that dropped root leaves in /run: an empty file
+        open(self.pidfile, "w").close()
+        try:
+            self.expect("status", plain, 3)
+            self.expect("stop", plain, 0)
+            check(not os.path.exists(self.pidfile), "stop left the empty "
+                  "pidfile")
+        finally:
+            if os.path.exists(self.pidfile):
+                os.unlink(self.pidfile)
+
     def c_start_bad_conf(self, plain):
         bad = os.path.join(self.tmp, "bad.conf")
         self.write_conf(bad, extra="no_such_key = 1\n")
@@ -425,6 +437,7 @@ class InitTest:
         c("reload when stopped exits 7", self.c_reload_stopped)
         c("try-restart when stopped does nothing", self.c_try_restart_stopped)
         c("status with a stale pidfile exits 1", self.c_status_stale)
+        c("status with an emptied pidfile exits 3", self.c_status_emptied)
         c("start with a bad config exits 6 with its errors",
           self.c_start_bad_conf)
         c("start with no pidfile in the config exits 6",
