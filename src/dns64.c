@@ -507,14 +507,19 @@ struct opt_spec {
 	uint16_t	 udp;
 	uint16_t	 flags;
 	int		 ede;
+	const uint8_t	*src;		/* whose options pass through, or NULL */
+	const struct msg_info *si;
 };
 
 /*
  * Our OPT for a client that sent EDNS: our UDP size, its DO bit, the
- * given EDE code (< 0 for none).
+ * EDNS options of the upstream answer src the records come from (SPEC.md
+ * 1: they pass through; NULL for none), then the given EDE code (< 0
+ * for none).
  */
 static struct opt_spec
-our_opt(const struct msg_info *qi, int ede)
+our_opt(const struct msg_info *qi, int ede, const uint8_t *src,
+    const struct msg_info *si)
 {
 	struct opt_spec	 o;
 
@@ -522,6 +527,8 @@ our_opt(const struct msg_info *qi, int ede)
 	o.udp = DNS_EDNS_OUR_SIZE;
 	o.flags = qi->edns_flags & EDNS_FLAG_DO;
 	o.ede = ede;
+	o.src = src;
+	o.si = si;
 	return o;
 }
 
@@ -559,11 +566,13 @@ answer_finish(struct msg_builder *mb, const struct msg_info *qi,
 	size_t		 n;
 
 	if (opt->on)
-		msg_build_opt(mb, opt->udp, opt->flags, opt->ede);
+		msg_build_opt_from(mb, opt->udp, opt->flags, opt->ede, opt->src,
+		    opt->si);
 	if ((n = msg_build_finish(mb)) != 0)
 		return n;
 	if (mb->malformed)
 		return 0;
+	/* without the upstream's options, which may be what did not fit */
 	answer_start(mb, qi, flags | DNS_FLAG_TC, out, lim);
 	if (opt->on)
 		msg_build_opt(mb, opt->udp, opt->flags, opt->ede);
@@ -631,8 +640,7 @@ dns64_classify(const struct dns64_section *s, const struct msg_info *qi,
 	if (rcode != DNS_RCODE_NOERROR) {
 		/* RFC 6147 5.5, RFC 8914 4: no synthesis over a DNSSEC
 		 * failure (EDE 6 to 12). */
-		if (rcode == DNS_RCODE_SERVFAIL && ri->ede >= 6 &&
-		    ri->ede <= 12)
+		if (rcode == DNS_RCODE_SERVFAIL && EDE_IS_DNSSEC(ri->ede))
 			return DNS64_PASS;
 		goto error;
 	}
@@ -683,7 +691,9 @@ dns64_filter(const struct dns64_section *s, const struct msg_info *qi,
 	opt.on = qi->edns && ri->edns;
 	opt.udp = ri->edns_udp;
 	opt.flags = ri->edns_flags;
-	opt.ede = ri->ede;
+	opt.ede = -1;			/* its own EDE options pass */
+	opt.src = resp;
+	opt.si = ri;
 	answer_start(&mb, qi, ri->flags, out, lim);
 	copy_section(&mb, s, resp, len, ri, DNS_SECTION_ANSWER,
 	    DNS_SECTION_ADDITIONAL);
@@ -770,7 +780,7 @@ a_answer_empty(const struct msg_info *qi, const uint8_t *a, size_t a_len,
     const struct msg_info *ani, size_t lim, uint8_t *out)
 {
 	struct msg_builder mb;
-	struct opt_spec	 opt = our_opt(qi, ani->ede);
+	struct opt_spec	 opt = our_opt(qi, -1, a, ani);
 	uint16_t	 flags = ani->flags & ~DNS_FLAG_AD;
 
 	answer_start(&mb, qi, flags, out, lim);
@@ -800,7 +810,7 @@ dns64_synthesize(const struct dns64_section *s,
 	struct msg_builder mb;
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
-	struct opt_spec	 opt = our_opt(qi, EDE_SYNTHESIZED);
+	struct opt_spec	 opt = our_opt(qi, EDE_SYNTHESIZED, a, ani);
 	uint8_t		 end[DNS_MAX_NAME];
 	size_t		 elen, lim = limit(max, cap), nchain;
 	uint32_t	 negttl;
@@ -1015,14 +1025,14 @@ dns64_ptr_answer(const struct dns64_section *s,
 	}
 
 	if (nptr == 0) {
-		opt = our_opt(qi, ri->ede);
+		opt = our_opt(qi, -1, resp, ri);
 		answer_start(&mb, qi, flags, out, lim);
 		copy_section(&mb, NULL, resp, len, ri,
 		    DNS_SECTION_AUTHORITY, DNS_SECTION_AUTHORITY);
 		return answer_finish(&mb, qi, flags, &opt, out, lim);
 	}
 
-	opt = our_opt(qi, EDE_SYNTHESIZED);
+	opt = our_opt(qi, EDE_SYNTHESIZED, resp, ri);
 	answer_start(&mb, qi, flags, out, lim);
 	if (s->reverse == DNS64_REVERSE_REWRITE) {
 		msg_iter_init_answer(&it, resp, len, ri);
@@ -1109,7 +1119,7 @@ dns64_local_answer(const struct dns64_section *s,
     const struct msg_info *qi, size_t max, uint8_t *out, size_t cap)
 {
 	struct msg_builder mb;
-	struct opt_spec	 opt = our_opt(qi, -1);
+	struct opt_spec	 opt = our_opt(qi, -1, NULL, NULL);
 	struct in_addr	 v4;
 	struct in6_addr	 v6;
 	const uint8_t	*name = qi->q.name;

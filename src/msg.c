@@ -105,9 +105,13 @@ take_opt(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
 			return false;
 		if (wire_left(&w) < olen)
 			return false;
-		if (code == EDNS_OPT_EDE && olen >= 2 && mi->ede < 0) {
+		/* RFC 8914 allows several: a DNSSEC verdict wins (RFC
+		 * 6147 5.5 and failover look for it). */
+		if (code == EDNS_OPT_EDE && olen >= 2) {
 			info = wire_get_u16(w.buf + w.pos);
-			mi->ede = info;
+			if (mi->ede < 0 || (!EDE_IS_DNSSEC(mi->ede) &&
+			    EDE_IS_DNSSEC(info)))
+				mi->ede = info;
 		}
 		(void)wire_skip(&w, olen);
 	}
@@ -560,15 +564,67 @@ void
 msg_build_opt(struct msg_builder *mb, uint16_t udp_size, uint16_t edns_flags,
     int ede)
 {
+	msg_build_opt_from(mb, udp_size, edns_flags, ede, NULL, NULL);
+}
+
+/*
+ * Is the option at p (code, length, data; bounds checked by the caller)
+ * one msg_build_opt_from() copies?
+ */
+static bool
+opt_copied(const uint8_t *p, uint16_t code, uint16_t olen, int ede)
+{
+	if (code == EDNS_OPT_PADDING)
+		return false;
+	return !(code == EDNS_OPT_EDE && ede >= 0 && olen >= 2 &&
+	    wire_get_u16(p + 4) == (uint16_t)ede);
+}
+
+void
+msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
+    uint16_t edns_flags, int ede, const uint8_t *src,
+    const struct msg_info *si)
+{
 	static const uint8_t	root[1] = { 0 };
-	bool			with_ede;
+	const uint8_t		*p = NULL, *end = NULL;
+	uint16_t		 code, olen;
+	size_t			 rdlen;
+	bool			 with_ede;
 
 	with_ede = ede >= 0 && ede <= UINT16_MAX;
+	if (!with_ede)
+		ede = -1;
+	rdlen = with_ede ? 6 : 0;
+	/* The options: the OPT RR's RDATA, after name (1), type, class,
+	 * TTL and RDLENGTH; parse_response() checked their framing. */
+	if (src != NULL && si != NULL && si->edns && si->opt_len >= 11) {
+		p = src + si->opt_off + 11;
+		end = src + si->opt_off + si->opt_len;
+		for (const uint8_t *o = p; end - o >= 4; o += 4 + olen) {
+			code = wire_get_u16(o);
+			olen = wire_get_u16(o + 2);
+			if ((size_t)(end - o - 4) < olen)
+				break;
+			if (opt_copied(o, code, olen, ede))
+				rdlen += 4 + (size_t)olen;
+		}
+	}
+	if (rdlen > UINT16_MAX)
+		goto bad;
 	if (!put_rr_head(mb, DNS_SECTION_ADDITIONAL, root, sizeof(root),
 	    DNS_TYPE_OPT, udp_size, (uint32_t)edns_flags))
 		return;
-	if (!wbuf_put_u16(&mb->b, with_ede ? 6 : 0))
+	if (!wbuf_put_u16(&mb->b, (uint16_t)rdlen))
 		goto bad;
+	for (const uint8_t *o = p; p != NULL && end - o >= 4; o += 4 + olen) {
+		code = wire_get_u16(o);
+		olen = wire_get_u16(o + 2);
+		if ((size_t)(end - o - 4) < olen)
+			break;
+		if (opt_copied(o, code, olen, ede) &&
+		    !wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
+			goto bad;
+	}
 	if (with_ede && (!wbuf_put_u16(&mb->b, EDNS_OPT_EDE) ||
 	    !wbuf_put_u16(&mb->b, 2) || !wbuf_put_u16(&mb->b, (uint16_t)ede)))
 		goto bad;

@@ -46,8 +46,10 @@
 #define DNS_RCODE_MASK	0x000f
 
 #define EDNS_FLAG_DO	0x8000
+#define EDNS_OPT_PADDING	12	/* RFC 7830 */
 #define EDNS_OPT_EDE	15	/* RFC 8914 */
 #define EDE_SYNTHESIZED	29
+#define EDE_IS_DNSSEC(c)	((c) >= 6 && (c) <= 12)	/* RFC 8914 4.7-4.13 */
 #define DNS_UDP_PLAIN	512	/* client max without EDNS */
 #define DNS_EDNS_OUR_SIZE 1232	/* UDP size we advertise */
 
@@ -76,7 +78,9 @@ struct msg_info {
 	uint8_t		edns_version;
 	size_t		opt_off;	/* whole OPT RR: offset and length */
 	size_t		opt_len;
-	int		ede;		/* first Extended DNS Error code, -1 if none */
+	int		ede;		/* Extended DNS Error code: the first
+					 * DNSSEC one (6 to 12) if any, else
+					 * the first; -1 if none */
 };
 
 enum msg_verdict {
@@ -217,6 +221,16 @@ void	msg_build_copy_rr(struct msg_builder *mb, int section,
 /* Our own OPT RR in the additional section; ede < 0 for no EDE option. */
 void	msg_build_opt(struct msg_builder *mb, uint16_t udp_size,
 	    uint16_t edns_flags, int ede);
+/*
+ * The same carrying the EDNS options of the OPT RR of src (an upstream
+ * answer, parsed into si), Padding excepted (RFC 7830: it fits the
+ * message it came in), before our EDE option; an EDE option of src with
+ * the same code as ede is not written twice.  src NULL or without EDNS:
+ * msg_build_opt().
+ */
+void	msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
+	    uint16_t edns_flags, int ede, const uint8_t *src,
+	    const struct msg_info *si);
 /* Write the counts; returns the message length, 0 on overflow. */
 size_t	msg_build_finish(struct msg_builder *mb);
 

@@ -498,7 +498,7 @@ upstream_error_fails_over(const struct upstream_xfer *x,
 
 	if (rcode != DNS_RCODE_REFUSED && rcode != DNS_RCODE_SERVFAIL)
 		return false;
-	if (rcode == DNS_RCODE_SERVFAIL && ri->ede >= 6 && ri->ede <= 12)
+	if (rcode == DNS_RCODE_SERVFAIL && EDE_IS_DNSSEC(ri->ede))
 		return false;
 	return x->attempt < x->cfg->nupstream &&
 	    x->attempt < x->cfg->attempts;

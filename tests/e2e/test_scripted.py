@@ -128,6 +128,28 @@ def script(up):
         name = "bogus%d.example.test" % code
         S(name, "AAAA", servfail(ede=(code, "dnssec")))
         S(name, "A", answer_rule("%s 3600 A %s" % (n(name), V4)))
+    # a DNSSEC verdict that is not the first EDE option
+    S("bogus-2nd.example.test", "AAAA", servfail(
+        options=[dns.edns.GenericOption(15, b"\x00\x00")],
+        ede=(6, "dnssec")))
+    S("bogus-2nd.example.test", "A", answer_rule(
+        "bogus-2nd.example.test. 3600 A %s" % V4))
+    # upstream EDNS options on the answers the proxy rebuilds
+    def nsid(text):
+        return [dns.edns.GenericOption(dns.edns.OptionType.NSID, text),
+                dns.edns.GenericOption(65001, b"xyz"),
+                dns.edns.GenericOption(dns.edns.OptionType.PADDING,
+                                       b"\x00" * 8)]
+    S("opts-synth.example.test", "AAAA", nodata(options=nsid(b"up-aaaa")))
+    S("opts-synth.example.test", "A", answer_rule(
+        "opts-synth.example.test. 300 A %s" % V4, options=nsid(b"up-a")))
+    S("opts-filter.example.test", "AAAA", answer_rule(
+        "opts-filter.example.test. 300 AAAA ::ffff:5db8:d70e",
+        "opts-filter.example.test. 300 AAAA 2001:db8::1",
+        options=nsid(b"up-f")))
+    S("20.215.184.93.in-addr.arpa", "PTR", answer_rule(
+        "20.215.184.93.in-addr.arpa. 3600 PTR opts.example.test.",
+        options=nsid(b"up-ptr")))
     S("alias.example.test", "AAAA", Rule(
         answer=["alias.example.test. 1800 CNAME mid.example.test.",
                 "mid.example.test. 900 CNAME v4only-c.example.test."],
@@ -488,6 +510,36 @@ def main(suite):
                       "EDE %d not relayed: %r" % (code, r.ede()))
                 check(not saw(up, name, "A"), "A query after EDE %d" % code)
         suite.case("servfail_ede_dnssec_not_synthesized", bogus)
+
+        def bogus_second():
+            r = ask(P, "bogus-2nd.example.test", "AAAA", edns=1232)
+            eq(r.rcode, SERVFAIL, "rcode")
+            eq(sorted(r.ede()), [0, 6], "EDE options relayed")
+            check(not saw(up, "bogus-2nd.example.test", "A"),
+                  "A query after a DNSSEC EDE behind another one")
+        suite.case("servfail_second_ede_dnssec_not_synthesized",
+                   bogus_second)
+
+        def rebuilt_options():
+            ask_opts = [dns.edns.GenericOption(dns.edns.OptionType.NSID,
+                                               b"")]
+            for name, qtype, nsid_want, ede_want in (
+                    ("opts-synth.example.test", "AAAA", b"up-a", [29]),
+                    ("opts-filter.example.test", "AAAA", b"up-f", []),
+                    (rev("64:ff9b::5db8:d714"), "PTR", b"up-ptr", [29])):
+                r = ask(P, name, qtype, edns=1232, options=ask_opts)
+                eq(r.rcode, NOERROR, "rcode of %s" % name)
+                got = [(o.otype, getattr(o, "data", None))
+                       for o in r.msg.options
+                       if o.otype != dns.edns.OptionType.EDE]
+                eq(got, [(dns.edns.OptionType.NSID, nsid_want),
+                         (65001, b"xyz")],
+                   "options other than EDE in the answer for %s (padding "
+                   "dropped)" % name)
+                eq(r.ede(), ede_want, "EDE of %s" % name)
+            r = ask(P, "opts-filter.example.test", "AAAA", edns=1232)
+            eq(r.addrs(), ["2001:db8::1"], "filtered AAAA")
+        suite.case("edns_options_on_rebuilt_answers", rebuilt_options)
 
         def aaaa_timeout():
             r = ask(P, "slow-aaaa.example.test", "AAAA", timeout=5)

@@ -415,6 +415,18 @@ static const struct rcase rcases[] = {
 	    OPT(1232, 0, 0, 12),
 	    U16(15), U16(2), U16(9),		/* DNSKEY missing */
 	    U16(15), U16(2), U16(22)),
+	R("EDE 0, then 6: the DNSSEC one counts", true, 2, 6, true,
+	    HDR(0x0002, 0x8182, 1, 0, 0, 1),
+	    N_EXAMPLE_COM, U16(28), U16(1),
+	    OPT(1232, 0, 0, 12),
+	    U16(15), U16(2), U16(0),		/* Other */
+	    U16(15), U16(2), U16(6)),		/* DNSSEC Bogus */
+	R("EDE 22, then 3: the first counts", true, 2, 22, true,
+	    HDR(0x0002, 0x8182, 1, 0, 0, 1),
+	    N_EXAMPLE_COM, U16(28), U16(1),
+	    OPT(1232, 0, 0, 12),
+	    U16(15), U16(2), U16(22),
+	    U16(15), U16(2), U16(3)),
 	R("EDE after a cookie", true, 2, 23, true,
 	    HDR(0x0002, 0x8182, 1, 0, 0, 1),
 	    N_EXAMPLE_COM, U16(28), U16(1),
@@ -1029,6 +1041,56 @@ Test(msg_build, opt_bytes)
 	msg_build_init(&mb, out, 12 + 11 + 5, 1, 0x8000);
 	msg_build_opt(&mb, 512, 0, 29);
 	cr_assert_eq(msg_build_finish(&mb), 0);
+}
+
+/*
+ * The options of an upstream answer pass into our OPT: NSID and an EDE
+ * of another code as they are, Padding and an EDE of our code not, ours
+ * last.
+ */
+Test(msg_build, opt_from_upstream)
+{
+	static const uint8_t up[] = {
+		HDR(0x0002, 0x8180, 1, 0, 0, 1),
+		N_EXAMPLE_COM, U16(28), U16(1),
+		OPT(1232, 0, 0, 28),
+		U16(3), U16(3), 'u', 'p', '1',		/* NSID */
+		U16(12), U16(4), 0, 0, 0, 0,		/* Padding */
+		U16(15), U16(3), U16(29), 'x',		/* EDE 29 */
+		U16(15), U16(2), U16(22),		/* EDE 22 */
+	};
+	static const uint8_t want[] = {
+		0x00, U16(41), U16(1232), U32(0), U16(19),
+		U16(3), U16(3), 'u', 'p', '1',
+		U16(15), U16(2), U16(22),
+		U16(15), U16(2), U16(29),
+	};
+	struct msg_builder	mb;
+	struct msg_info		mi;
+	uint8_t			out[128];
+
+	cr_assert(msg_parse_response(up, sizeof(up), &mi));
+	msg_build_init(&mb, out, sizeof(out), 1, 0x8000);
+	msg_build_opt_from(&mb, 1232, 0, EDE_SYNTHESIZED, up, &mi);
+	cr_assert_eq(msg_build_finish(&mb), 12 + sizeof(want));
+	cr_assert_arr_eq(out + 12, want, sizeof(want));
+
+	/* no EDE of ours: both of the upstream's */
+	msg_build_init(&mb, out, sizeof(out), 1, 0x8000);
+	msg_build_opt_from(&mb, 1232, 0, -1, up, &mi);
+	cr_assert_eq(msg_build_finish(&mb), 12 + 11 + 7 + 7 + 6);
+	cr_assert_eq(wire_get_u16(out + 12 + 9), 7 + 7 + 6);
+
+	/* no room: overflow, nothing half written counts */
+	msg_build_init(&mb, out, 12 + 11 + 10, 1, 0x8000);
+	msg_build_opt_from(&mb, 1232, 0, EDE_SYNTHESIZED, up, &mi);
+	cr_assert_eq(msg_build_finish(&mb), 0);
+
+	/* a source without EDNS: our OPT alone */
+	mi.edns = false;
+	msg_build_init(&mb, out, sizeof(out), 1, 0x8000);
+	msg_build_opt_from(&mb, 1232, 0, EDE_SYNTHESIZED, up, &mi);
+	cr_assert_eq(msg_build_finish(&mb), 12 + 11 + 6);
 }
 
 /* ---------------------------------------------------------------- */
