@@ -961,28 +961,34 @@ inaddr_name(struct in_addr v4, uint8_t *out)
 
 /*
  * RFC 6147 5.3.1: "strip the IP6.ARPA labels" of qname and, if the
- * address lies in one of the section's prefixes (the first that holds
- * it), write the in-addr.arpa name of the IPv4 address inside it to
- * v4name.  False for names of anything but a full address, outside every
- * prefix, or when the section does no reverse mapping.
+ * address lies in one of the section's prefixes, write the in-addr.arpa
+ * name of the IPv4 address inside it to v4name.  Of prefixes that nest
+ * (2001:db8::/32 and 2001:db8:64::/96), the longest holding the address
+ * is the one that made it.  False for names of anything but a full
+ * address, outside every prefix, or when the section does no reverse
+ * mapping.
  */
 bool
 dns64_ptr_map(const struct dns64_section *s, const uint8_t *qname,
     size_t qlen, uint8_t *v4name, size_t *v4len)
 {
 	struct in6_addr	 a;
-	struct in_addr	 v4;
+	struct in_addr	 v4, got;
 	size_t		 i;
+	unsigned	 best = 0;
 
 	if (s->reverse == DNS64_REVERSE_NO || !ip6arpa_addr(qname, qlen, &a))
 		return false;
-	for (i = 0; i < s->nprefixes; i++) {
-		if (dns64_extract(&s->prefixes[i], &a, &v4) == 0) {
-			*v4len = inaddr_name(v4, v4name);
-			return true;
+	for (i = 0; i < s->nprefixes; i++)
+		if (s->prefixes[i].len > best &&
+		    dns64_extract(&s->prefixes[i], &a, &v4) == 0) {
+			best = s->prefixes[i].len;
+			got = v4;
 		}
-	}
-	return false;
+	if (best == 0)
+		return false;
+	*v4len = inaddr_name(got, v4name);
+	return true;
 }
 
 /*

@@ -1671,17 +1671,23 @@ Test(ptr_map, reverse_no)
 	    "33.2.0.192.in-addr.arpa.");
 }
 
-Test(ptr_map, first_prefix_wins)
+/* Nested prefixes: the longest holding the address made it, in either
+ * order; an address only the shorter holds maps under that one. */
+Test(ptr_map, longest_prefix_wins)
 {
 	struct dns64_section s;
 	struct in6_addr	 a = v6("2001:db8:122:344::192.0.2.33");
-	char		 text[128];
+	struct in6_addr	 b = v6("2001:db8:c000:221::");
+	char		 text[128], btext[128];
 
 	ip6_arpa_text(&a, text);
+	ip6_arpa_text(&b, btext);
 	section(&s, "2001:db8::/32", "2001:db8:122:344::/96");
-	check_ptr_map(&s, text, "68.3.34.1.in-addr.arpa.");
+	check_ptr_map(&s, text, "33.2.0.192.in-addr.arpa.");
+	check_ptr_map(&s, btext, "33.2.0.192.in-addr.arpa.");
 	section(&s, "2001:db8:122:344::/96", "2001:db8::/32");
 	check_ptr_map(&s, text, "33.2.0.192.in-addr.arpa.");
+	check_ptr_map(&s, btext, "33.2.0.192.in-addr.arpa.");
 	section(&s, "2001:db9::/32", "64:ff9b::/96");
 	check_ptr_map(&s, text, NULL);
 }
