@@ -1182,6 +1182,9 @@ dns64_local_answer(const struct dns64_section *s,
 				    nlen, DNS_TYPE_AAAA, DNS_CLASS_IN,
 				    DNS64_LOCAL_TTL, v6.s6_addr, 16);
 			}
+		/* synthesized like any other (SPEC.md 3) */
+		if (mb.count[1] > 0)
+			opt.ede = EDE_SYNTHESIZED;
 	}
 	return answer_finish(&mb, qi, flags, &opt, out, lim);
 }

@@ -712,6 +712,11 @@ def main(suite):
             eq(r.rcode, NOERROR, "rcode")
             eq(sorted(r.addrs()), ["64:ff9b::c000:aa", "64:ff9b::c000:ab"],
                "AAAA")
+            # synthesized, so EDE 29 to a client that sent EDNS
+            r = ask(P, "ipv4only.arpa", "AAAA", edns=1232)
+            eq(r.ede(), [29], "EDE of the AAAA answer")
+            r = ask(P, "ipv4only.arpa", "A", edns=1232)
+            eq(r.ede(), [], "EDE of the A answer")
         suite.case("ipv4only_aaaa", v4o_aaaa)
 
         def v4o_other():

@@ -1875,8 +1875,10 @@ run_local(struct local *x, const char *qname, uint16_t qtype,
 	cr_assert_eq(x->o.mi.flags & DNS_FLAG_AD, 0);
 	cr_assert_eq(x->o.mi.edns, edns);
 	if (edns) {
+		/* EDE 29 on synthesized AAAA records only */
 		cr_assert(x->o.mi.edns_flags & EDNS_FLAG_DO);
-		cr_assert_eq(x->o.mi.ede, -1);
+		cr_assert_eq(x->o.mi.ede, qtype == DNS_TYPE_AAAA &&
+		    x->o.mi.ancount > 0 ? EDE_SYNTHESIZED : -1);
 	}
 	return x->o.len;
 }
