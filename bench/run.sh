@@ -404,25 +404,30 @@ EOF
 	wait "$ppid" "$spid" 2>/dev/null
 }
 
-# proxy_answers: the soak proxy's dns64proxy_answers_total, all RCODEs
-proxy_answers() {
+# proxy_counters: the soak proxy's queries received (dns64proxy_queries_total),
+# answers sent (dns64proxy_answers_total, all RCODEs) and NOERROR answers
+proxy_counters() {
 	"$PY" - "$STATS_PORT" <<'PYEOF'
 import sys, urllib.request
 try:
     text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1],
                                   timeout=5).read().decode()
 except OSError:
-    print(0)
+    print("0 0 0")
     sys.exit(0)
-print(sum(int(float(l.split()[-1])) for l in text.splitlines()
-          if l.startswith("dns64proxy_answers_total")))
+def total(prefix, label=""):
+    return sum(int(float(l.split()[-1])) for l in text.splitlines()
+               if l.startswith(prefix) and label in l)
+print(total("dns64proxy_queries_total{"), total("dns64proxy_answers_total{"),
+      total("dns64proxy_answers_total{", 'rcode="NOERROR"'))
 PYEOF
 }
 
 # soak: dns64proxy, mix, 80% of its saturation, BENCH_SOAK_SECONDS
 SOAK=""
 soak_run() {
-	local base rate file dir out n t=dns64proxy d0 d1 l0 l1 u0 u1 a0 a1
+	local base rate file dir out n t=dns64proxy d0 d1 l0 l1 u0 u1 spid
+	local q0 a0 e0 qw aw ew q1 a1 e1 pc
 	local sent completed lost qps avg_ms p99_ms noerror rcodes
 	dir=$BENCH_TMP/soak
 	mkdir -p "$dir"
@@ -454,7 +459,11 @@ listen = 127.0.0.1:$STATS_PORT" start_dns64proxy "$dir" "${PORT[$t]}" nocache
 	d0=$(udp_drops)
 	l0=$(sock_drops "${PORT[$t]}")
 	u0=$(sock_drops "$UPSTREAM_PORT")
-	a0=$(proxy_answers)
+	read -r q0 a0 e0 <<<"$(proxy_counters)"
+	# the proxy's own counters at the end of the run's time, 2 s later
+	# (whatever dnsperf does after: it has hung once in a while)
+	(sleep $((BENCH_SOAK_SECONDS + 2)); proxy_counters >"$dir/window") &
+	spid=$!
 	# -b: 8 MiB socket buffers, so that dnsperf, which shares its CPU
 	# with the upstream, does not drop answers itself
 	load dnsperf $SUPPRESS -s 127.0.0.1 -p "${PORT[$t]}" -d "$file" -n 1 \
@@ -463,7 +472,12 @@ listen = 127.0.0.1:$STATS_PORT" start_dns64proxy "$dir" "${PORT[$t]}" nocache
 	d1=$(udp_drops)
 	l1=$(sock_drops "${PORT[$t]}")
 	u1=$(sock_drops "$UPSTREAM_PORT")
-	a1=$(proxy_answers)
+	read -r q1 a1 e1 <<<"$(proxy_counters)"
+	wait "$spid" 2>/dev/null
+	read -r qw aw ew <"$dir/window" 2>/dev/null || { qw=$q0; aw=$a0; ew=$e0; }
+	pc="the proxy's own counters (/metrics): in the first $BENCH_SOAK_SECONDS s (+2), $((qw - q0)) queries received
+($(( (qw - q0) / BENCH_SOAK_SECONDS )) q/s), $((aw - a0)) answers sent ($((ew - e0)) NOERROR); by the end, $((q1 - q0)) received and
+$((a1 - a0)) answered ($((e1 - e0)) NOERROR): $((q1 - q0 - (a1 - a0))) queries it received went unanswered"
 	rm -f "$file"
 	kill "${TPIDS[$t]}" 2>/dev/null
 	wait "${TPIDS[$t]}" 2>/dev/null
@@ -472,13 +486,14 @@ listen = 127.0.0.1:$STATS_PORT" start_dns64proxy "$dir" "${PORT[$t]}" nocache
 	if [ "$sent" = 0 ]; then
 		# dnsperf 2.10 once in a while prints no statistics after an
 		# overloaded run: no figures then, and the report says why
-		SOAK="offered $rate q/s (80% of $base) for $BENCH_SOAK_SECONDS s: dnsperf printed no statistics, so no figures;
-the proxy's own count (/metrics dns64proxy_answers_total): $((a1 - a0)) answers sent; dnsperf's last lines:
+		SOAK="offered $rate q/s (80% of $base) for $BENCH_SOAK_SECONDS s: dnsperf printed no statistics, so none from it;
+$pc;
+its listen socket dropped $((l1 - l0)) (/proc/net/udp); dnsperf's last lines:
 $(tail -n 3 "$out")"
 		return
 	fi
 	SOAK="offered $rate q/s (80% of $base) for $BENCH_SOAK_SECONDS s: sent $sent, answered $completed, lost $lost (no answer within 5 s); achieved $qps q/s; answers: $rcodes
-the proxy's own count (/metrics dns64proxy_answers_total): $((a1 - a0)) answers sent
+$pc
 kernel UDP receive-buffer drops during the soak: $((d1 - d0)) on the whole machine (/proc/net/snmp RcvbufErrors),
 of which $((l1 - l0)) at the proxy's listen socket and $((u1 - u0)) at the upstream's (/proc/net/udp drops);
 the rest at dnsperf's sockets or the proxy's upstream sockets (or other programs on the machine)"
