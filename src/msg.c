@@ -568,16 +568,32 @@ msg_build_opt(struct msg_builder *mb, uint16_t udp_size, uint16_t edns_flags,
 }
 
 /*
- * Is the option at p (code, length, data; bounds checked by the caller)
- * one msg_build_opt_from() copies?
+ * The EDNS options from p to end (their framing checked by take_opt())
+ * that msg_build_opt_from() copies: all but Padding and an EDE of code
+ * ede.  Their length goes to *len; with mb they are written too.  False
+ * when a write did not fit.
  */
 static bool
-opt_copied(const uint8_t *p, uint16_t code, uint16_t olen, int ede)
+copy_opts(struct msg_builder *mb, const uint8_t *p, const uint8_t *end,
+    int ede, size_t *len)
 {
-	if (code == EDNS_OPT_PADDING)
-		return false;
-	return !(code == EDNS_OPT_EDE && ede >= 0 && olen >= 2 &&
-	    wire_get_u16(p + 4) == (uint16_t)ede);
+	const uint8_t	*o;
+	uint16_t	 code, olen;
+
+	*len = 0;
+	for (o = p; o != NULL && end - o >= 4; o += 4 + olen) {
+		code = wire_get_u16(o);
+		olen = wire_get_u16(o + 2);
+		if ((size_t)(end - o - 4) < olen)
+			break;
+		if (code == EDNS_OPT_PADDING || (code == EDNS_OPT_EDE &&
+		    ede >= 0 && olen >= 2 && wire_get_u16(o + 4) == ede))
+			continue;
+		*len += 4 + (size_t)olen;
+		if (mb != NULL && !wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
+			return false;
+	}
+	return true;
 }
 
 void
@@ -587,28 +603,20 @@ msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
 {
 	static const uint8_t	root[1] = { 0 };
 	const uint8_t		*p = NULL, *end = NULL;
-	uint16_t		 code, olen;
 	size_t			 rdlen;
 	bool			 with_ede;
 
 	with_ede = ede >= 0 && ede <= UINT16_MAX;
 	if (!with_ede)
 		ede = -1;
-	rdlen = with_ede ? 6 : 0;
 	/* The options: the OPT RR's RDATA, after name (1), type, class,
-	 * TTL and RDLENGTH; parse_response() checked their framing. */
+	 * TTL and RDLENGTH. */
 	if (src != NULL && si != NULL && si->edns && si->opt_len >= 11) {
 		p = src + si->opt_off + 11;
 		end = src + si->opt_off + si->opt_len;
-		for (const uint8_t *o = p; end - o >= 4; o += 4 + olen) {
-			code = wire_get_u16(o);
-			olen = wire_get_u16(o + 2);
-			if ((size_t)(end - o - 4) < olen)
-				break;
-			if (opt_copied(o, code, olen, ede))
-				rdlen += 4 + (size_t)olen;
-		}
 	}
+	(void)copy_opts(NULL, p, end, ede, &rdlen);
+	rdlen += with_ede ? 6 : 0;
 	if (rdlen > UINT16_MAX)
 		goto bad;
 	if (!put_rr_head(mb, DNS_SECTION_ADDITIONAL, root, sizeof(root),
@@ -616,15 +624,8 @@ msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
 		return;
 	if (!wbuf_put_u16(&mb->b, (uint16_t)rdlen))
 		goto bad;
-	for (const uint8_t *o = p; p != NULL && end - o >= 4; o += 4 + olen) {
-		code = wire_get_u16(o);
-		olen = wire_get_u16(o + 2);
-		if ((size_t)(end - o - 4) < olen)
-			break;
-		if (opt_copied(o, code, olen, ede) &&
-		    !wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
-			goto bad;
-	}
+	if (!copy_opts(mb, p, end, ede, &rdlen))
+		goto bad;
 	if (with_ede && (!wbuf_put_u16(&mb->b, EDNS_OPT_EDE) ||
 	    !wbuf_put_u16(&mb->b, 2) || !wbuf_put_u16(&mb->b, (uint16_t)ede)))
 		goto bad;
