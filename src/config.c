@@ -280,6 +280,42 @@ parse_bool(struct parse *p, const char *key, const char *v, int line,
 }
 
 /*
+ * An IPv4-mapped address (::ffff:a.b.c.d) written in the file is taken
+ * as the IPv4 address it holds: the proxy's IPv6 sockets are IPv6-only,
+ * so it could neither be bound nor reached as written.
+ */
+static void
+fold_mapped(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	 v4;
+
+	if (ss->ss_family == AF_INET6 &&
+	    addr_unmap_v4((struct sockaddr *)ss, &v4)) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &v4, sizeof(v4));
+	}
+}
+
+/* The same for a range inside ::ffff:0:0/96: ::ffff:a.b.c.d/(96+n) is
+ * a.b.c.d/n, so that it matches IPv4 clients as they are matched. */
+static void
+fold_mapped_cidr(struct cidr *c)
+{
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	struct cidr		 v4;
+
+	if (c->family != AF_INET6 || c->len < 96 ||
+	    memcmp(c->a.v6.s6_addr, mapped, sizeof(mapped)) != 0)
+		return;
+	memset(&v4, 0, sizeof(v4));
+	v4.family = AF_INET;
+	memcpy(&v4.a.v4.s_addr, c->a.v6.s6_addr + 12, 4);
+	v4.len = c->len - 96;
+	*c = v4;
+}
+
+/*
  * A list of ranges into arr (at most max), replacing what was there.
  * family AF_INET or AF_INET6 restricts them; AF_UNSPEC takes both.
  */
@@ -303,6 +339,9 @@ parse_cidr_list(struct parse *p, const char *key, const char *v, int line,
 			    key, item);
 			continue;
 		}
+		/* exclude: AAAA contents, where ::ffff:0:0/96 is what it is */
+		if (family != AF_INET6)
+			fold_mapped_cidr(&c);
 		if (family != AF_UNSPEC && c.family != family) {
 			errf(p, l, "%s: '%s' is not an %s range", key, item,
 			    family == AF_INET ? "IPv4" : "IPv6");
@@ -345,6 +384,7 @@ parse_endpoint_list(struct parse *p, const char *key, const char *v,
 			    "IPv4:port or [IPv6]:port)", key, item);
 			continue;
 		}
+		fold_mapped(&ss);
 		if (no_wildcard &&
 		    ((addr_unmap_v4((struct sockaddr *)&ss, &v4) &&
 		    v4.sin_addr.s_addr == htonl(INADDR_ANY)) ||
@@ -635,6 +675,7 @@ set_stats_listen(struct parse *p, const char *v, int line)
 		    "(IPv4:port or [IPv6]:port)", v);
 		return;
 	}
+	fold_mapped(&p->c.stats_listen);
 	p->c.stats_set = true;
 	p->stats_line = line;
 }

@@ -64,6 +64,7 @@ struct upstream_pool {
 static void	upstream_attempt(struct upstream_xfer *x);
 static void	upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void	upstream_fail_soon(struct upstream_xfer *x);
 static void	upstream_timer_cb(struct ev_loop *loop, ev_timer *w,
 		    int revents);
 
@@ -312,6 +313,7 @@ upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
 	x->sock = NULL;
 	x->fd = -1;
 	x->attempt = 0;
+	x->local_fail = false;
 	x->rbuf = NULL;
 	x->rhave = x->rneed = x->wpos = 0;
 	ev_init(&x->timer, upstream_timer_cb);
@@ -422,6 +424,7 @@ upstream_attempt(struct upstream_xfer *x)
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (x->fd < 0) {
 			log_warn("upstream socket");
+			upstream_fail_soon(x);
 			return;
 		}
 		if (connect(x->fd, sa, addr_len(sa)) < 0 &&
@@ -429,6 +432,7 @@ upstream_attempt(struct upstream_xfer *x)
 			log_debug("upstream connect: %s", strerror(errno));
 			close(x->fd);
 			x->fd = -1;
+			upstream_fail_soon(x);
 			return;
 		}
 		wire_set_u16(x->lenbuf, (uint16_t)x->len);
@@ -436,16 +440,23 @@ upstream_attempt(struct upstream_xfer *x)
 		ev_io_start(p->loop, &x->io);
 		return;
 	}
-	if ((s = sock_pick(p, sa)) == NULL)
+	if ((s = sock_pick(p, sa)) == NULL) {
+		upstream_fail_soon(x);
 		return;
+	}
 	if (upstream_take_id(x, s) < 0) {
 		log_debug("upstream: no free query ID");
+		upstream_fail_soon(x);
 		return;
 	}
 	wire_set_u16(x->pkt, x->id);
 	STATS_INC(p->stats->upstream_queries);
-	if (send(s->fd, x->pkt, x->len, 0) < 0)
+	/* EAGAIN: a full send buffer; the retry after timeout covers it */
+	if (send(s->fd, x->pkt, x->len, 0) < 0 && errno != EAGAIN &&
+	    errno != EINTR) {
 		log_debug("upstream send: %s", strerror(errno));
+		upstream_fail_soon(x);
+	}
 }
 
 static void
@@ -455,8 +466,26 @@ upstream_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	STATS_INC(x->pool->stats->upstream_timeouts);
+	if (!x->local_fail)
+		STATS_INC(x->pool->stats->upstream_timeouts);
+	x->local_fail = false;
 	upstream_fail_attempt(x);
+}
+
+/*
+ * The attempt failed on this host (no socket, a send the kernel refused:
+ * an unreachable network, say): it ends at the next loop pass, not after
+ * `timeout`.  Not at once: the caller may be starting the exchange.
+ */
+static void
+upstream_fail_soon(struct upstream_xfer *x)
+{
+	struct ev_loop	*loop = x->pool->loop;
+
+	x->local_fail = true;
+	ev_timer_stop(loop, &x->timer);
+	ev_timer_set(&x->timer, 0., 0.);
+	ev_timer_start(loop, &x->timer);
 }
 
 /*

@@ -43,6 +43,7 @@ struct upstream_xfer {
 	upstream_done_fn done;
 	bool		 active;
 	bool		 tcp;
+	bool		 local_fail;	/* the attempt failed here: timer at 0 */
 	struct upstream_sock *sock;	/* UDP: the current attempt's socket */
 	struct upstream_xfer *snext;	/* others waiting on that socket */
 	struct upstream_xfer **sprevp;

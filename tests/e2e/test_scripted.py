@@ -1198,6 +1198,29 @@ def main(suite):
                             "2001:db8:64::/96\nclients = 127.0.0.2/32\n"),
           "sections")
 
+    # the same written in IPv4-mapped form: upstream, allow and clients
+    def block_9m(p):
+        def mapped_forms():
+            for tcp in (False, True):
+                r = ask(p.port, "v4only-sec.example.test", "AAAA", tcp=tcp,
+                        timeout=2)
+                eq(r.addrs(), [V4_WKP], "AAAA for 127.0.0.1 over %s "
+                   "(upstream [::ffff:127.0.0.1])" % ("TCP" if tcp
+                                                       else "UDP"))
+                check(r.elapsed < 1.0, "took %.2f s" % r.elapsed)
+            r = ask(p.port, "v4only-sec.example.test", "AAAA",
+                    source="127.0.0.2")
+            eq(r.addrs(), [V4_NSP], "AAAA for 127.0.0.2 (clients = "
+               "::ffff:127.0.0.2/128)")
+        suite.case("ipv4_mapped_forms_in_config", mapped_forms)
+
+    block(block_9m, conf("[::ffff:127.0.0.1]:%d" % up.port,
+                         "[dns64]\nprefix = 64:ff9b::/96\n\n[dns64 two]\n"
+                         "prefix = 2001:db8:64::/96\n"
+                         "clients = ::ffff:127.0.0.2/128\n",
+                         allow="::ffff:127.0.0.0/104 ::1/128"),
+          "mapped")
+
     def block_par(p):
         def parallel():
             r = ask(p.port, "par-v4.example.test", "AAAA")

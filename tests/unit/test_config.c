@@ -392,6 +392,49 @@ Test(config, every_key)
 	assert_ep(&c.stats_listen, "127.0.0.1:9153");
 }
 
+/*
+ * IPv4-mapped addresses and ranges written in the file are the IPv4
+ * ones they hold (the IPv6 sockets are IPv6-only); in `exclude`, which
+ * is about AAAA contents, ::ffff:0:0/96 stays what it is.
+ */
+Test(config, mapped_forms_are_ipv4)
+{
+	struct config	 c;
+	const struct dns64_section *s;
+
+	load_ok(
+	    "[server]\n"
+	    "listen = [::ffff:127.0.0.1]:5300 [::1]:5300\n"
+	    "upstream = [::ffff:192.0.2.53]:5353 ::ffff:192.0.2.54\n"
+	    "allow = ::ffff:10.0.0.0/104 ::ffff:0:0/96 ::fffe:0:0/95\n"
+	    "[dns64]\n"
+	    "exclude = ::ffff:0:0/96\n"
+	    "mapped = ::ffff:192.0.2.0/120\n"
+	    "clients = ::ffff:127.0.0.2/128 2001:db8::/32\n"
+	    "[stats]\n"
+	    "listen = [::ffff:127.0.0.1]:9153\n", &c);
+	assert_ep(&c.listen[0], "127.0.0.1:5300");
+	assert_ep(&c.listen[1], "[::1]:5300");
+	assert_ep(&c.upstream[0], "192.0.2.53:5353");
+	assert_ep(&c.upstream[1], "192.0.2.54:53");
+	cr_assert_eq(c.nallow, 3);
+	assert_cidr(&c.allow[0], "10.0.0.0/8");
+	assert_cidr(&c.allow[1], "0.0.0.0/0");
+	/* wider than the mapped space: an IPv6 range as written */
+	assert_cidr(&c.allow[2], "::fffe:0:0/95");
+	s = &c.sections[0];
+	cr_assert_eq(s->nexclude, 1);
+	assert_cidr(&s->exclude[0], "::ffff:0.0.0.0/96");
+	cr_assert_eq(s->nmapped, 1);
+	assert_cidr(&s->mapped[0], "192.0.2.0/24");
+	assert_cidr(&s->clients[0], "127.0.0.2/32");
+	assert_cidr(&s->clients[1], "2001:db8::/32");
+	assert_ep(&c.stats_listen, "127.0.0.1:9153");
+	/* the mapped form of a listen address is that address */
+	load_fails_with("[server]\nlisten = 127.0.0.1:5300 [::ffff:127.0.0.1]:5300\n",
+	    "t.conf:2: listen: 127.0.0.1:5300 is listed twice");
+}
+
 struct bool_case {
 	char		 v[8];
 	bool		 want;
@@ -600,7 +643,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[server]\nupstream = 192.0.2.1\n    [::1]:53\n",
 	    "t.conf:3: upstream [::1]:53 is a listen address" },
 	{ "[server]\nupstream = [::ffff:127.0.0.1]:53\n",
-	    "t.conf:2: upstream [::ffff:127.0.0.1]:53 is a listen address" },
+	    "t.conf:2: upstream 127.0.0.1:53 is a listen address" },
 	{ "[server]\nlisten = 0.0.0.0:5353\nupstream = 127.0.0.2:5353\n",
 	    "t.conf:3: upstream 127.0.0.2:5353 is a listen address" },
 	{ "[server]\nlisten = [::]:53\nupstream = ::1\n",
