@@ -550,6 +550,19 @@ ratio() {
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
 }
 
+rounds() {
+	# rounds KIND A B: A's CPU per query over B's, round by round (the
+	# two ran in the same round, minutes apart at most), as
+	# "[rounds: r1 r2 r3]"; nothing when a round is missing for one
+	awk -v a="${SAT_CPU_R[$1,$2]:-}" -v b="${SAT_CPU_R[$1,$3]:-}" 'BEGIN {
+		n = split(a, x, " "); m = split(b, y, " ")
+		if (n == 0 || n != m) exit
+		s = "  [rounds:"
+		for (i = 1; i <= n; i++)
+			s = s sprintf(" %s", (y[i] + 0 > 0 ? sprintf("%.2f", x[i] / y[i]) : "-"))
+		print s "]" }'
+}
+
 best_peer() {
 	# best_peer KIND: the DNS64 peer with the least CPU per query
 	local kind=$1 t best="" bv=""
@@ -624,10 +637,12 @@ report() {
 	done
 	echo
 	echo "== targets of the issue (CPU per query at saturation unless said; printed, not asserted)"
+	echo "   (the ratio of the medians; [rounds: ...] gives the ratio within each round, which the machine's"
+	echo "   drift between rounds does not move)"
 	local dp b
 	dp=${SAT_CPU[pass,dnsdist]:-}
-	echo "pass-through AAAA: dns64proxy / dnsdist          = $(ratio "${SAT_CPU[pass,dns64proxy]:-}" "$dp")  (target <= 0.80)"
-	echo "pass-through A:    dns64proxy / dnsdist          = $(ratio "${SAT_CPU[a,dns64proxy]:-}" "${SAT_CPU[a,dnsdist]:-}")  (target <= 0.80)"
+	echo "pass-through AAAA: dns64proxy / dnsdist          = $(ratio "${SAT_CPU[pass,dns64proxy]:-}" "$dp")  (target <= 0.80)$(rounds pass dns64proxy dnsdist)"
+	echo "pass-through A:    dns64proxy / dnsdist          = $(ratio "${SAT_CPU[a,dns64proxy]:-}" "${SAT_CPU[a,dnsdist]:-}")  (target <= 0.80)$(rounds a dns64proxy dnsdist)"
 	echo "pass-through AAAA, queries per second at saturation: dns64proxy / dnsdist = $(ratio "${SAT_QPS[pass,dns64proxy]:-}" "${SAT_QPS[pass,dnsdist]:-}")  (target >= 1.00)"
 	echo "pass-through A,    queries per second at saturation: dns64proxy / dnsdist = $(ratio "${SAT_QPS[a,dns64proxy]:-}" "${SAT_QPS[a,dnsdist]:-}")  (target >= 1.00)"
 	if [ -n "${SAT_CPU[a,dnsdist_pool]:-}" ]; then
@@ -637,8 +652,9 @@ report() {
 	for kind in synth ptr mix; do
 		b=$(best_peer "$kind")
 		[ -n "$b" ] || continue
-		printf '%-18s dns64proxy / best DNS64 peer = %s  (best: %s; target <= 0.25)\n' \
-		    "$kind:" "$(ratio "${SAT_CPU[$kind,dns64proxy]:-}" "${SAT_CPU[$kind,$b]}")" "${LABEL[$b]}"
+		printf '%-18s dns64proxy / best DNS64 peer = %s  (best: %s; target <= 0.25)%s\n' \
+		    "$kind:" "$(ratio "${SAT_CPU[$kind,dns64proxy]:-}" "${SAT_CPU[$kind,$b]}")" "${LABEL[$b]}" \
+		    "$(rounds "$kind" dns64proxy "$b")"
 	done
 	echo "synthesis / own pass-through:  dns64proxy      = $(ratio "${SAT_CPU[synth,dns64proxy]:-}" "${SAT_CPU[pass,dns64proxy]:-}")  (target <= 2.00)"
 	b=$(best_peer cached)
