@@ -303,11 +303,13 @@ addr_len(const struct sockaddr *sa)
  * form, same port, to *out and return true.  A plain IPv4 sa is copied
  * and true returned too.  Anything else: false, out untouched.
  */
+/* The first 96 bits of an IPv4-mapped address, ::ffff:0:0/96. */
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0xff, 0xff };
+
 bool
 addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_in *out)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
 	const struct sockaddr_in6 *sin6;
 
 	if (sa->sa_family == AF_INET) {
@@ -317,13 +319,32 @@ addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_in *out)
 	if (sa->sa_family != AF_INET6)
 		return false;
 	sin6 = (const struct sockaddr_in6 *)sa;
-	if (memcmp(sin6->sin6_addr.s6_addr, mapped, 12) != 0)
+	if (memcmp(sin6->sin6_addr.s6_addr, v4mapped, 12) != 0)
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->sin_family = AF_INET;
 	out->sin_port = sin6->sin6_port;
 	memcpy(&out->sin_addr.s_addr, sin6->sin6_addr.s6_addr + 12, 4);
 	return true;
+}
+
+/*
+ * If c lies inside ::ffff:0:0/96, make it the IPv4 range it holds:
+ * ::ffff:a.b.c.d/(96+n) is a.b.c.d/n.  Anything else stays as it is.
+ */
+void
+addr_cidr_unmap_v4(struct cidr *c)
+{
+	struct cidr	 v4;
+
+	if (c->family != AF_INET6 || c->len < 96 ||
+	    memcmp(c->a.v6.s6_addr, v4mapped, sizeof(v4mapped)) != 0)
+		return;
+	memset(&v4, 0, sizeof(v4));
+	v4.family = AF_INET;
+	memcpy(&v4.a.v4.s_addr, c->a.v6.s6_addr + 12, 4);
+	v4.len = c->len - 96;
+	*c = v4;
 }
 
 /* ------------------------------------------------------------------ */

@@ -40,6 +40,8 @@ socklen_t addr_len(const struct sockaddr *sa);
 /* IPv4 or IPv4-mapped IPv6 (::ffff:a.b.c.d) sa as IPv4, same port, in
  * *out: true.  Any other address: false, out untouched. */
 bool	addr_unmap_v4(const struct sockaddr *sa, struct sockaddr_in *out);
+/* A range inside ::ffff:0:0/96 as the IPv4 range it holds (in place). */
+void	addr_cidr_unmap_v4(struct cidr *c);
 
 /* "192.0.2.1:53" / "[::1]:53" into out (cap >= 64 is enough). */
 void	addr_format(const struct sockaddr *sa, char *out, size_t cap);

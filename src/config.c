@@ -296,25 +296,6 @@ fold_mapped(struct sockaddr_storage *ss)
 	}
 }
 
-/* The same for a range inside ::ffff:0:0/96: ::ffff:a.b.c.d/(96+n) is
- * a.b.c.d/n, so that it matches IPv4 clients as they are matched. */
-static void
-fold_mapped_cidr(struct cidr *c)
-{
-	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
-	struct cidr		 v4;
-
-	if (c->family != AF_INET6 || c->len < 96 ||
-	    memcmp(c->a.v6.s6_addr, mapped, sizeof(mapped)) != 0)
-		return;
-	memset(&v4, 0, sizeof(v4));
-	v4.family = AF_INET;
-	memcpy(&v4.a.v4.s_addr, c->a.v6.s6_addr + 12, 4);
-	v4.len = c->len - 96;
-	*c = v4;
-}
-
 /*
  * A list of ranges into arr (at most max), replacing what was there.
  * family AF_INET or AF_INET6 restricts them; AF_UNSPEC takes both.
@@ -339,9 +320,10 @@ parse_cidr_list(struct parse *p, const char *key, const char *v, int line,
 			    key, item);
 			continue;
 		}
-		/* exclude: AAAA contents, where ::ffff:0:0/96 is what it is */
+		/* Mapped ranges are matched as IPv4 (fold_mapped()); but
+		 * in exclude, about AAAA contents, ::ffff:0:0/96 is that. */
 		if (family != AF_INET6)
-			fold_mapped_cidr(&c);
+			addr_cidr_unmap_v4(&c);
 		if (family != AF_UNSPEC && c.family != family) {
 			errf(p, l, "%s: '%s' is not an %s range", key, item,
 			    family == AF_INET ? "IPv4" : "IPv6");

@@ -109,7 +109,6 @@ parallel_free(struct parallel_a *pa)
 	free(pa);
 }
 
-
 /* Drop the spare queries of this thread (at worker exit). */
 void
 query_spares_free(void)
