@@ -568,19 +568,17 @@ msg_build_opt(struct msg_builder *mb, uint16_t udp_size, uint16_t edns_flags,
 }
 
 /*
- * The EDNS options from p to end (their framing checked by take_opt())
- * that msg_build_opt_from() copies: all but Padding and an EDE of code
- * ede.  Their length goes to *len; with mb they are written too.  False
- * when a write did not fit.
+ * Write the EDNS options from p to end (their framing checked by
+ * take_opt()) that msg_build_opt_from() copies: all but Padding and an
+ * EDE of code ede.  False when a write did not fit.
  */
 static bool
 copy_opts(struct msg_builder *mb, const uint8_t *p, const uint8_t *end,
-    int ede, size_t *len)
+    int ede)
 {
 	const uint8_t	*o;
 	uint16_t	 code, olen;
 
-	*len = 0;
 	for (o = p; o != NULL && end - o >= 4; o += 4 + olen) {
 		code = wire_get_u16(o);
 		olen = wire_get_u16(o + 2);
@@ -589,8 +587,7 @@ copy_opts(struct msg_builder *mb, const uint8_t *p, const uint8_t *end,
 		if (code == EDNS_OPT_PADDING || (code == EDNS_OPT_EDE &&
 		    ede >= 0 && olen >= 2 && wire_get_u16(o + 4) == ede))
 			continue;
-		*len += 4 + (size_t)olen;
-		if (mb != NULL && !wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
+		if (!wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
 			return false;
 	}
 	return true;
@@ -603,7 +600,7 @@ msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
 {
 	static const uint8_t	root[1] = { 0 };
 	const uint8_t		*p = NULL, *end = NULL;
-	size_t			 rdlen;
+	size_t			 rdlen_off, rdlen;
 	bool			 with_ede;
 
 	with_ede = ede >= 0 && ede <= UINT16_MAX;
@@ -615,20 +612,20 @@ msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
 		p = src + si->opt_off + 11;
 		end = src + si->opt_off + si->opt_len;
 	}
-	(void)copy_opts(NULL, p, end, ede, &rdlen);
-	rdlen += with_ede ? 6 : 0;
-	if (rdlen > UINT16_MAX)
-		goto bad;
 	if (!put_rr_head(mb, DNS_SECTION_ADDITIONAL, root, sizeof(root),
 	    DNS_TYPE_OPT, udp_size, (uint32_t)edns_flags))
 		return;
-	if (!wbuf_put_u16(&mb->b, (uint16_t)rdlen))
-		goto bad;
-	if (!copy_opts(mb, p, end, ede, &rdlen))
+	/* RDLENGTH is filled in once the options are written */
+	rdlen_off = mb->b.len;
+	if (!wbuf_put_u16(&mb->b, 0) || !copy_opts(mb, p, end, ede))
 		goto bad;
 	if (with_ede && (!wbuf_put_u16(&mb->b, EDNS_OPT_EDE) ||
 	    !wbuf_put_u16(&mb->b, 2) || !wbuf_put_u16(&mb->b, (uint16_t)ede)))
 		goto bad;
+	rdlen = mb->b.len - rdlen_off - 2;
+	if (rdlen > UINT16_MAX)
+		goto bad;
+	wbuf_set_u16(&mb->b, rdlen_off, (uint16_t)rdlen);
 	return;
 bad:
 	mb->overflow = true;
