@@ -426,6 +426,37 @@ chain_end(const uint8_t *pkt, size_t len, const struct msg_info *mi,
 }
 
 /*
+ * Count the AAAA records of the answer section of pkt: *excluded those
+ * that `exclude` holds (RFC 6147 5.1.4: they count as absent), *usable
+ * the others owned by name.  With stop_at_cname, a CNAME owned by name
+ * ends the walk and 1 is returned: the AAAA that count are then at the
+ * chain's end.  -1 if the section is malformed, else 0.
+ */
+static int
+count_aaaa(const struct dns64_section *s, const uint8_t *pkt, size_t len,
+    const struct msg_info *mi, const uint8_t *name, size_t nlen,
+    bool stop_at_cname, size_t *usable, size_t *excluded)
+{
+	struct msg_iter	 it;
+	struct msg_rr	 rr;
+	struct in6_addr	 a;
+	int		 r;
+
+	msg_iter_init_answer(&it, pkt, len, mi);
+	while ((r = msg_iter_next_lazy(&it, &rr)) == 1) {
+		if (rr_aaaa(pkt, len, &rr, &a)) {
+			if (dns64_excluded(s, &a))
+				(*excluded)++;
+			else if (rr_owned_by(pkt, len, &rr, name, nlen))
+				(*usable)++;
+		} else if (stop_at_cname && rr.type == DNS_TYPE_CNAME &&
+		    rr_owned_by(pkt, len, &rr, name, nlen))
+			return 1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/*
  * Does the answer section of pkt hold a record of this type owned by
  * name?
  */
@@ -621,11 +652,8 @@ dns64_classify(const struct dns64_section *s, const struct msg_info *qi,
     const uint8_t *resp, size_t len, const struct msg_info *ri,
     uint8_t *target, size_t *target_len)
 {
-	struct msg_iter	 it;
-	struct msg_rr	 rr;
-	struct in6_addr	 a;
 	size_t		 usable = 0, excluded = 0;
-	int		 rcode;
+	int		 rcode, r;
 
 	/* RFC 6147 5.1.3: a timeout is a SERVFAIL. */
 	if (resp == NULL || ri == NULL)
@@ -645,19 +673,24 @@ dns64_classify(const struct dns64_section *s, const struct msg_info *qi,
 		goto error;
 	}
 
-	/* RFC 6147 5.1.5: follow the chain; count the AAAA at its end. */
-	if (!chain_end(resp, len, ri, qi->q.name, qi->q.name_len, target,
-	    target_len))
+	/*
+	 * RFC 6147 5.1.5: follow the chain; count the AAAA at its end.  Most
+	 * answers have no CNAME: one walk counts the question's AAAA, and
+	 * only a CNAME owned by the question name sends it to chain_end().
+	 */
+	memcpy(target, qi->q.name, qi->q.name_len);
+	*target_len = qi->q.name_len;
+	r = count_aaaa(s, resp, len, ri, target, *target_len, true, &usable,
+	    &excluded);
+	if (r < 0)
 		return DNS64_PASS;
-	msg_iter_init_answer(&it, resp, len, ri);
-	while (msg_iter_next_lazy(&it, &rr) == 1) {
-		if (!rr_aaaa(resp, len, &rr, &a))
-			continue;
-		/* RFC 6147 5.1.4: excluded AAAA count as absent. */
-		if (dns64_excluded(s, &a))
-			excluded++;
-		else if (rr_owned_by(resp, len, &rr, target, *target_len))
-			usable++;
+	if (r > 0) {
+		if (!chain_end(resp, len, ri, qi->q.name, qi->q.name_len,
+		    target, target_len))
+			return DNS64_PASS;
+		usable = excluded = 0;
+		(void)count_aaaa(s, resp, len, ri, target, *target_len, false,
+		    &usable, &excluded);
 	}
 	/* RFC 6147 5.1.1: only synthall synthesizes over real AAAA. */
 	if (usable == 0 || s->synthall)
