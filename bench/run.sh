@@ -120,7 +120,7 @@ load() {
 }
 
 declare -A LABEL PORT BIN TPIDS NOTE
-declare -A SAT_QPS SAT_CPU SAT_SYS SAT_LOST SAT_RC SAT_QPS_R SAT_CPU_R SAT_SYS_R LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
+declare -A SAT_QPS SAT_CPU SAT_SYS SAT_UP SAT_LOST SAT_RC SAT_QPS_R SAT_CPU_R SAT_SYS_R SAT_UP_R LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
 LABEL=([direct]="upstream direct (knotd)" [dns64proxy]="dns64proxy"
     [dns64proxy_par]="dns64proxy parallel=yes"
     [unbound]="unbound dns64" [kresd]="kresd dns64"
@@ -241,26 +241,30 @@ median() {
 # lets dnsperf go round the file (the cached kind).  Adds to the round
 # lists; sat_sum makes the figures.
 sat_run() {
-	local t=$1 kind=$2 file=$3 loop=$4 round=$5 out c0 c1 s0 s1 nopt="-n 1" cpu sys
+	local t=$1 kind=$2 file=$3 loop=$4 round=$5 out c0 c1 s0 s1 u0 u1 nopt="-n 1" cpu sys up
 	local sent completed lost qps avg_ms p99_ms noerror rcodes
 	out=$BENCH_TMP/sat-$kind-$t.out
 	[ "$loop" = yes ] && nopt=""
 	c0=$(cpu_ticks ${TPIDS[$t]})
 	s0=$(sys_ticks ${TPIDS[$t]})
+	u0=$(cpu_ticks "$KNOTD_PID")
 	load dnsperf $SUPPRESS -s 127.0.0.1 -p "${PORT[$t]}" -d "$file" $nopt \
 	    -l "$BENCH_SECONDS" -c "$BENCH_CLIENTS" -q "$BENCH_OUTSTANDING" \
 	    -t 2 >"$out" 2>&1
 	c1=$(cpu_ticks ${TPIDS[$t]})
 	s1=$(sys_ticks ${TPIDS[$t]})
+	u1=$(cpu_ticks "$KNOTD_PID")
 	eval "$("$PY" "$BENCH_DIR/dpstats.py" "$out")"
 	cpu=$(us_per_query $((c1 - c0)) "$completed")
 	sys=$(us_per_query $((s1 - s0)) "$completed")
+	up=$(us_per_query $((u1 - u0)) "$completed")
 	SAT_QPS_R[$kind,$t]="${SAT_QPS_R[$kind,$t]:-} $qps"
 	SAT_CPU_R[$kind,$t]="${SAT_CPU_R[$kind,$t]:-} $cpu"
 	SAT_SYS_R[$kind,$t]="${SAT_SYS_R[$kind,$t]:-} $sys"
+	SAT_UP_R[$kind,$t]="${SAT_UP_R[$kind,$t]:-} $up"
 	SAT_LOST[$kind,$t]=$(( ${SAT_LOST[$kind,$t]:-0} + lost ))
 	SAT_RC[$kind,$t]=$rcodes
-	log "  $kind ${LABEL[$t]} (round $round): saturation $qps q/s, $lost lost, $cpu us CPU/query ($sys in the kernel) [$rcodes]"
+	log "  $kind ${LABEL[$t]} (round $round): saturation $qps q/s, $lost lost, $cpu us CPU/query ($sys in the kernel), upstream $up us/query [$rcodes]"
 }
 
 # sat_sum KIND TARGET: the medians of its rounds
@@ -272,6 +276,8 @@ sat_sum() {
 	SAT_CPU[$kind,$t]=$(median ${SAT_CPU_R[$kind,$t]})
 	# shellcheck disable=SC2086
 	SAT_SYS[$kind,$t]=$(median ${SAT_SYS_R[$kind,$t]})
+	# shellcheck disable=SC2086
+	SAT_UP[$kind,$t]=$(median ${SAT_UP_R[$kind,$t]})
 	SAT_QPS[$kind,$t]=${SAT_QPS[$kind,$t]%.*}
 }
 
@@ -609,18 +615,21 @@ report() {
 	echo "          left: at saturation, right: at the fixed rate (more wake-ups per query when not saturated)."
 	echo "sys us/q: of that, stime alone: time in the kernel (sending and receiving the packets: on loopback the"
 	echo "          sender's CPU also delivers the datagram to the receiving socket), the median of the rounds too."
+	echo "upstr us/q: CPU of the upstream knotd over the same saturation runs / answered queries: what a target"
+	echo "          costs the load CPU (knotd's sends deliver into the target's sockets), which bounds q/s@sat too;"
+	echo "          per query the client asked (a synthesis asks the upstream twice)."
 	for t in $BENCH_TARGETS; do
 		[ -n "${NOTE[$t]:-}" ] && echo "note:     ${LABEL[$t]}: ${NOTE[$t]}"
 	done
 	for kind in $BENCH_KINDS; do
 		echo
 		echo "== $kind: ${KIND_TEXT[$kind]:-}"
-		printf '%-31s %9s %8s %8s %6s | %7s %8s %8s %6s %6s %8s\n' target "q/s@sat" "CPU us/q" "sys us/q" lost \
+		printf '%-31s %9s %8s %8s %10s %6s | %7s %8s %8s %6s %6s %8s\n' target "q/s@sat" "CPU us/q" "sys us/q" "upstr us/q" lost \
 		    "rate" "avg ms" "p99 ms" lost sockdr "CPU us/q"
 		for t in $BENCH_TARGETS; do
 			[ -n "${SAT_QPS[$kind,$t]:-}" ] || continue
-			printf '%-31s %9s %8s %8s %6s | %7s %8s %8s %6s %6s %8s\n' "${LABEL[$t]}" \
-			    "${SAT_QPS[$kind,$t]}" "${SAT_CPU[$kind,$t]}" "${SAT_SYS[$kind,$t]:--}" "${SAT_LOST[$kind,$t]}" \
+			printf '%-31s %9s %8s %8s %10s %6s | %7s %8s %8s %6s %6s %8s\n' "${LABEL[$t]}" \
+			    "${SAT_QPS[$kind,$t]}" "${SAT_CPU[$kind,$t]}" "${SAT_SYS[$kind,$t]:--}" "${SAT_UP[$kind,$t]:--}" "${SAT_LOST[$kind,$t]}" \
 			    "${LAT_RATE[$kind,$t]:--}" "${LAT_AVG[$kind,$t]:--}" \
 			    "${LAT_P99[$kind,$t]:--}" "${LAT_LOST[$kind,$t]:--}" \
 			    "${LAT_DROPS[$kind,$t]:--}" "${LAT_CPU[$kind,$t]:--}"
