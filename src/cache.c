@@ -11,6 +11,17 @@
 #define CACHE_BIT_CD	0x02
 #define CACHE_BIT_EDNS	0x04
 #define CACHE_BIT_RD	0x08
+#define CACHE_BIT_AD	0x10
+
+/*
+ * EDNS options that belong to one client or one transport, left out of
+ * what is kept: COOKIE (RFC 7873: the client's cookie and the server's
+ * answer to it), TCP keepalive (RFC 7828: never over UDP) and Padding
+ * (RFC 7830: sized for the message it came in).
+ */
+#define CACHE_STRIP_OPTS	(EDNS_OPT_BIT(EDNS_OPT_COOKIE) | \
+	EDNS_OPT_BIT(EDNS_OPT_KEEPALIVE) | EDNS_OPT_BIT(EDNS_OPT_PADDING))
+#define CACHE_MAX_SOA	4	/* SOA records in authority rewritten */
 
 struct cache_entry {
 	struct cache_entry *hnext;		/* hash chain */
@@ -68,6 +79,12 @@ cache_key_make(struct cache_key *k, const struct msg_info *qi, int section)
 	 */
 	if (qi->flags & DNS_FLAG_RD)
 		k->bits |= CACHE_BIT_RD;
+	/*
+	 * AD too: a client that sets it asks for the AD bit of the answer
+	 * (RFC 6840 5.7), one that sets neither AD nor DO must not get it.
+	 */
+	if (qi->flags & DNS_FLAG_AD)
+		k->bits |= CACHE_BIT_AD;
 }
 
 /* FNV-1a over everything the key compares. */
@@ -203,6 +220,139 @@ soa_minimum(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
 	return wire_read_u32(&w, min);
 }
 
+/* Does [off, off + n) miss every TTL field (4 bytes at each of ttl)? */
+static bool
+span_clear(size_t off, size_t n, const uint16_t *ttl, size_t nttl)
+{
+	size_t	 i;
+
+	for (i = 0; i < nttl; i++)
+		if (off < (size_t)ttl[i] + 4 && ttl[i] < off + n)
+			return false;
+	return true;
+}
+
+/*
+ * Does the name at *off, compressed or not, read no byte of a TTL field?
+ * *off is moved past the name as it stands.  A pointer may aim anywhere
+ * before it, even into another record's TTL, which the countdown would
+ * then change under the client.
+ */
+static bool
+name_clear(const uint8_t *pkt, size_t len, size_t *off,
+    const uint16_t *ttl, size_t nttl)
+{
+	size_t	 pos = *off, span;
+	unsigned hops = 0;
+	bool	 jumped = false;
+	uint8_t	 c;
+
+	for (;;) {
+		if (pos >= len)
+			return false;
+		c = pkt[pos];
+		if ((c & 0xc0) != 0 && (c & 0xc0) != 0xc0)
+			return false;
+		span = (c & 0xc0) == 0xc0 ? 2 : (size_t)c + 1;
+		if (len - pos < span || !span_clear(pos, span, ttl, nttl))
+			return false;
+		if ((c & 0xc0) == 0xc0) {
+			if (++hops > DNS_MAX_PTR_HOPS)
+				return false;
+			if (!jumped)
+				*off = pos + 2;
+			jumped = true;
+			pos = wire_get_u16(pkt + pos) & 0x3fff;
+			continue;
+		}
+		if (c == 0) {
+			if (!jumped)
+				*off = pos + 1;
+			return true;
+		}
+		pos += span;
+	}
+}
+
+/*
+ * Are the names of rr clear of the TTL fields: its owner, and the names
+ * in its RDATA that clients decompress (RFC 1035 types and those RFC
+ * 3597 4 lists)?  An answer with a NAPTR is not kept, rather than
+ * walking its RDATA.
+ */
+static bool
+rr_names_clear(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
+    const uint16_t *ttl, size_t nttl)
+{
+	size_t	 off = rr->owner_off, skip = 0;
+	int	 names = 1;
+
+	if (!name_clear(pkt, len, &off, ttl, nttl))
+		return false;
+	switch (rr->type) {
+	case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12:
+	case 39:			/* NS ... PTR, DNAME */
+		break;
+	case 6: case 14: case 17:	/* SOA, MINFO, RP */
+		names = 2;
+		break;
+	case 15: case 18: case 21: case 36:	/* MX, AFSDB, RT, KX */
+		skip = 2;
+		break;
+	case 26:			/* PX */
+		skip = 2;
+		names = 2;
+		break;
+	case 33:			/* SRV */
+		skip = 6;
+		break;
+	case 35:			/* NAPTR */
+		return false;
+	default:
+		return true;
+	}
+	if (rr->rdlen < skip)
+		return false;
+	off = rr->rdata_off + skip;
+	while (names-- > 0)
+		if (!name_clear(pkt, len, &off, ttl, nttl) ||
+		    off > rr->rdata_off + rr->rdlen)
+			return false;
+	return true;
+}
+
+/*
+ * Copy pkt (parsed into mi, with an OPT RR) to out without the options
+ * of CACHE_STRIP_OPTS.  The length of the copy; 0 if it does not fit.
+ */
+static size_t
+strip_opts(const uint8_t *pkt, size_t len, const struct msg_info *mi,
+    uint8_t *out, size_t cap)
+{
+	size_t		 rd = mi->opt_off + 11, end = mi->opt_off + mi->opt_len;
+	size_t		 n, p;
+	uint16_t	 code, olen = 0;
+
+	/* The OPT's owner is the root: 1 byte, then 10 of fixed fields. */
+	if (len > cap || mi->opt_len < 11 || end > len)
+		return 0;
+	memcpy(out, pkt, rd);
+	n = rd;
+	for (p = rd; end - p >= 4; p += 4 + (size_t)olen) {
+		code = wire_get_u16(pkt + p);
+		olen = wire_get_u16(pkt + p + 2);
+		if (olen > end - p - 4)
+			return 0;
+		if (code < 32 && (EDNS_OPT_BIT(code) & CACHE_STRIP_OPTS))
+			continue;
+		memcpy(out + n, pkt + p, 4 + (size_t)olen);
+		n += 4 + (size_t)olen;
+	}
+	wire_set_u16(out + mi->opt_off + 9, (uint16_t)(n - rd));
+	memcpy(out + n, pkt + end, len - end);
+	return n + (len - end);
+}
+
 bool
 cache_store(struct cache *c, const struct cache_key *k, const uint8_t *pkt,
     size_t len, uint32_t now)
@@ -218,10 +368,11 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 	struct msg_info	 mi;
 	struct msg_iter	 it;
 	struct msg_rr	 rr;
-	uint16_t	 offs[CACHE_MAX_RRS];
-	uint32_t	 ttl = CACHE_MAX_TTL, hash;
-	size_t		 nttl = 0;
-	bool		 negative, have_soa = false;
+	uint8_t		 stripped[CACHE_MAX_ANSWER];
+	uint16_t	 offs[CACHE_MAX_RRS], soa_off[CACHE_MAX_SOA];
+	uint32_t	 ttl = CACHE_MAX_TTL, hash, soa_ttl[CACHE_MAX_SOA];
+	size_t		 nttl = 0, nsoa = 0, i;
+	bool		 negative;
 	int		 rcode, r;
 
 	if (c == NULL || len > CACHE_MAX_ANSWER ||
@@ -230,13 +381,25 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 	rcode = msg_rcode(&mi);
 	if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
 		return false;
+	/* RFC 7871 7.3.1: an answer for one client subnet is for it only. */
+	if (mi.opts & EDNS_OPT_BIT(EDNS_OPT_ECS))
+		return false;
+	if (mi.opts & CACHE_STRIP_OPTS) {
+		if ((len = strip_opts(pkt, len, &mi, stripped,
+		    sizeof(stripped))) == 0 ||
+		    !msg_parse_response(stripped, len, &mi))
+			return false;
+		pkt = stripped;
+	}
 	negative = rcode == DNS_RCODE_NXDOMAIN || mi.ancount == 0;
 
 	msg_iter_init(&it, pkt, len, &mi);
 	while ((r = msg_iter_next(&it, &rr)) == 1) {
 		if (rr.type == DNS_TYPE_OPT)
 			continue;
-		if (nttl == CACHE_MAX_RRS || rr.rdata_off < 6)
+		/* RFC 2181 8: a TTL with the top bit set means zero. */
+		if (nttl == CACHE_MAX_RRS || rr.rdata_off < 6 ||
+		    rr.ttl > INT32_MAX)
 			return false;
 		offs[nttl++] = (uint16_t)(rr.rdata_off - 6);
 		if (rr.section == DNS_SECTION_ADDITIONAL)
@@ -248,23 +411,33 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 		 * (the SOA's TTL is taken above), and so does one at the end
 		 * of a CNAME chain (section 2.2: NOERROR or NXDOMAIN with the
 		 * chain in the answer section), where the chain's TTLs count
-		 * too.
+		 * too.  The SOA is served with that TTL, counted down
+		 * (section 5), so that no cache after this one keeps the
+		 * answer longer.
 		 */
 		if (rr.section == DNS_SECTION_AUTHORITY &&
 		    rr.type == DNS_TYPE_SOA) {
 			uint32_t min;
 
-			if (!soa_minimum(pkt, len, &rr, &min))
+			if (nsoa == CACHE_MAX_SOA ||
+			    !soa_minimum(pkt, len, &rr, &min))
 				return false;
 			if (min < ttl)
 				ttl = min;
-			have_soa = true;
+			soa_off[nsoa] = offs[nttl - 1];
+			soa_ttl[nsoa++] = min < rr.ttl ? min : rr.ttl;
 		}
 	}
 	if (r < 0)
 		return false;
+	/* The countdown must change TTLs only, never a name. */
+	msg_iter_init(&it, pkt, len, &mi);
+	while (msg_iter_next_lazy(&it, &rr) == 1)
+		if (rr.type != DNS_TYPE_OPT &&
+		    !rr_names_clear(pkt, len, &rr, offs, nttl))
+			return false;
 	/* RFC 2308 5: no SOA, no negative caching. */
-	if (negative && !have_soa)
+	if (negative && nsoa == 0)
 		return false;
 	if (ttl > CACHE_MAX_TTL)
 		ttl = CACHE_MAX_TTL;
@@ -272,6 +445,9 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 		ttl = max_ttl;
 	if (ttl == 0)
 		return false;
+	for (i = 0; i < nsoa; i++)
+		if (soa_ttl[i] > ttl)
+			soa_ttl[i] = ttl;
 
 	hash = cache_hash(k);
 	if ((e = cache_find(c, k, hash)) != NULL)
@@ -291,6 +467,12 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 	e->nttl = (uint16_t)nttl;
 	memcpy(e->ttl_off, offs, nttl * sizeof(offs[0]));
 	memcpy(e->pkt, pkt, len);
+	for (i = 0; i < nsoa; i++) {
+		e->pkt[soa_off[i]] = (uint8_t)(soa_ttl[i] >> 24);
+		e->pkt[soa_off[i] + 1] = (uint8_t)(soa_ttl[i] >> 16);
+		e->pkt[soa_off[i] + 2] = (uint8_t)(soa_ttl[i] >> 8);
+		e->pkt[soa_off[i] + 3] = (uint8_t)soa_ttl[i];
+	}
 
 	e->hnext = c->buckets[hash & (c->nbuckets - 1)];
 	c->buckets[hash & (c->nbuckets - 1)] = e;

@@ -392,6 +392,19 @@ check_accounts(const struct config *c)
  * the new configuration for the queries it admits from now on; queries
  * in flight finish under the one they started with.
  */
+/*
+ * SIGHUP empties the caches even when the new file is refused: an
+ * operator sends it to flush them too.
+ */
+static void
+flush_caches(void)
+{
+	unsigned	 w;
+
+	for (w = 0; w < d.nworkers; w++)
+		worker_flush_cache(&d.workers[w]);
+}
+
 static void
 reload(void)
 {
@@ -403,12 +416,14 @@ reload(void)
 
 	if ((c = malloc(sizeof(*c))) == NULL) {
 		log_warnx("reload: out of memory; configuration unchanged");
+		flush_caches();
 		return;
 	}
 	if (load_config(c, true) < 0) {
 		log_warnx("reload: %s has errors; configuration unchanged",
 		    d.config_path);
 		free(c);
+		flush_caches();
 		return;
 	}
 	if (c->workers != d.running->workers)
@@ -434,6 +449,7 @@ reload(void)
 					free(add[nadd][w]);
 				}
 			free(c);
+			flush_caches();
 			return;
 		}
 		nadd++;

@@ -105,6 +105,8 @@ take_opt(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
 			return false;
 		if (wire_left(&w) < olen)
 			return false;
+		if (code < 32)
+			mi->opts |= EDNS_OPT_BIT(code);
 		/* RFC 8914 allows several: a DNSSEC verdict wins (RFC
 		 * 6147 5.5 and failover look for it). */
 		if (code == EDNS_OPT_EDE && olen >= 2) {

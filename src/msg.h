@@ -46,7 +46,11 @@
 #define DNS_RCODE_MASK	0x000f
 
 #define EDNS_FLAG_DO	0x8000
+#define EDNS_OPT_ECS	8	/* RFC 7871 Client Subnet */
+#define EDNS_OPT_COOKIE	10	/* RFC 7873 */
+#define EDNS_OPT_KEEPALIVE	11	/* RFC 7828 */
 #define EDNS_OPT_PADDING	12	/* RFC 7830 */
+#define EDNS_OPT_BIT(code)	((uint32_t)1 << (code))	/* msg_info.opts */
 #define EDNS_OPT_EDE	15	/* RFC 8914 */
 #define EDE_SYNTHESIZED	29
 #define EDE_IS_DNSSEC(c)	((c) >= 6 && (c) <= 12)	/* RFC 8914 4.7-4.13 */
@@ -78,6 +82,8 @@ struct msg_info {
 	uint8_t		edns_version;
 	size_t		opt_off;	/* whole OPT RR: offset and length */
 	size_t		opt_len;
+	uint32_t	opts;		/* EDNS_OPT_BIT() of each option
+					 * code below 32 present */
 	int		ede;		/* Extended DNS Error code: the first
 					 * DNSSEC one (6 to 12) if any, else
 					 * the first; -1 if none */

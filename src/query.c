@@ -423,15 +423,16 @@ query_a_done(struct query *q, const uint8_t *resp, size_t len,
 	if (synthesized) {
 		STATS_INC(q->px->stats.synth_aaaa);
 		q->action = "synthesized";
-		/*
-		 * Synthesized because the AAAA query failed (on_error): the
-		 * failure may pass, and RFC 2308 7.1 keeps server failures
-		 * for minutes at most, so such an answer is cached briefly.
-		 */
-		if (q->aaaa_failed)
-			q->cache_cap = CACHE_ONERROR_TTL;
 	} else
 		q->action = "no-a";
+	/*
+	 * Made because the AAAA query failed (on_error), synthesized or the
+	 * A answer's NODATA: the failure may pass, and RFC 2308 7.1 keeps
+	 * server failures for minutes at most, so such an answer is cached
+	 * briefly, or real AAAA records would stay hidden.
+	 */
+	if (q->aaaa_failed && q->cache_cap > CACHE_ONERROR_TTL)
+		q->cache_cap = CACHE_ONERROR_TTL;
 	query_respond(q, outbuf, n);
 }
 
@@ -565,7 +566,7 @@ query_handle(struct proxy *px, struct responder *r,
 	struct msg_info	 qi;
 	struct query	*q;
 	size_t		 n;
-	bool		 dns64;
+	bool		 dns64, cacheable;
 	enum stats_qtype qt;
 
 	if (r->tcp)
@@ -621,7 +622,15 @@ query_handle(struct proxy *px, struct responder *r,
 	    (qi.flags & DNS_FLAG_CD))
 		dns64 = false;
 
-	if (px->cache != NULL) {
+	/*
+	 * The cache is not for a query with a Client Subnet option (RFC 7871
+	 * 7.3.1: the upstream may tailor the answer to the subnet) nor for
+	 * one of an EDNS version other than 0 (RFC 6891 6.1.3: the upstream
+	 * says BADVERS or answers in that version).
+	 */
+	cacheable = qi.edns_version == 0 &&
+	    !(qi.opts & EDNS_OPT_BIT(EDNS_OPT_ECS));
+	if (px->cache != NULL && cacheable) {
 		struct cache_key k;
 
 		cache_key_make(&k, &qi, query_section_index(cfg, sec));
@@ -681,7 +690,7 @@ query_handle(struct proxy *px, struct responder *r,
 	memcpy(&q->client, client, addr_len(client));
 	q->state = QUERY_MAIN;
 	q->action = "forwarded";
-	q->cache_cap = CACHE_MAX_TTL;
+	q->cache_cap = cacheable ? CACHE_MAX_TTL : 0;
 	q->aaaa_failed = false;
 	q->start = ev_now(px->loop);
 	q->next = px->queries;

@@ -32,7 +32,7 @@
 bool
 wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 {
-	size_t	 pos, seq, end, n, run, nrun;
+	size_t	 pos, seq, end, n, run, nrun, lim;
 	unsigned hops;
 	bool	 jumped;
 	uint8_t	 c;
@@ -40,18 +40,19 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 	/* Labels are copied a run at a time: the bytes from run up to the
 	 * next pointer or the root go to out + nrun. */
 	pos = seq = run = w->pos;
+	lim = w->len;
 	end = 0;
 	n = nrun = 0;
 	hops = 0;
 	jumped = false;
 	for (;;) {
-		if (pos >= w->len)
+		if (pos >= lim)
 			return false;
 		c = w->buf[pos];
 		if ((c & 0xc0) == 0xc0) {
 			size_t	target;
 
-			if (w->len - pos < 2)
+			if (lim - pos < 2)
 				return false;
 			target = (size_t)(wire_get_u16(w->buf + pos) & 0x3fff);
 			/* no name lives in the header, and its bytes change
@@ -65,6 +66,13 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 			jumped = true;
 			if (out != NULL && pos > run)
 				memcpy(out + nrun, w->buf + run, pos - run);
+			/*
+			 * The name pointed at was written before the pointer,
+			 * all of it: one that runs on past the pointer reads
+			 * other records' fields (a TTL counted down in the
+			 * cache would change it).
+			 */
+			lim = pos;
 			pos = seq = run = target;
 			nrun = n;
 			continue;
@@ -84,7 +92,7 @@ wire_read_name(struct wire *w, uint8_t *out, size_t *outlen)
 		/* c <= 63 here; keep room for this label and the root byte. */
 		if (n + 1 + c + 1 > DNS_MAX_NAME)
 			return false;
-		if (w->len - pos - 1 < c)
+		if (lim - pos - 1 < c)
 			return false;
 		n += (size_t)c + 1;
 		pos += (size_t)c + 1;

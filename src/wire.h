@@ -123,8 +123,9 @@ wire_skip(struct wire *w, size_t n)
  * name as it stands in the message.  Rejects: labels over 63 bytes, names
  * over 255 bytes, the reserved label types 0x40/0x80, pointers that do not
  * point strictly before the start of the label sequence holding them
- * (which rules out loops), pointers into the 12-byte message header, more
- * than DNS_MAX_PTR_HOPS pointers, running out of bytes.  out must hold
+ * (which rules out loops), pointers into the 12-byte message header, a
+ * name reached through a pointer that runs on to or past that pointer,
+ * more than DNS_MAX_PTR_HOPS pointers, running out of bytes.  out must hold
  * DNS_MAX_NAME bytes, or be NULL to check the name without copying it;
  * *outlen gets the length.
  */

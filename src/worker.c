@@ -137,7 +137,7 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 	struct sockaddr_storage del[CONFIG_MAX_LISTEN];
 	struct cfgref	*cfg;
 	size_t		 nadd, ndel, i;
-	bool		 stop;
+	bool		 stop, flush;
 
 	(void)loop;
 	(void)revents;
@@ -151,6 +151,8 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 	memcpy(del, w->mb_del, ndel * sizeof(del[0]));
 	w->mb_ndel = 0;
 	stop = w->mb_stop;
+	flush = w->mb_flush;
+	w->mb_flush = false;
 	pthread_mutex_unlock(&w->lock);
 
 	if (cfg != NULL) {
@@ -165,7 +167,8 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 			cache_flush(w->px.cache);
 		cfgref_put(w->px.cfg);
 		w->px.cfg = cfg;
-	}
+	} else if (flush)
+		cache_flush(w->px.cache);
 	for (i = 0; i < ndel; i++)
 		worker_del_listener(w, &del[i]);
 	worker_add_listeners(w, add, nadd);
@@ -189,6 +192,15 @@ worker_post(struct worker *w, struct cfgref *cfg, struct listener **add,
 	for (i = 0; i < ndel && w->mb_ndel < CONFIG_MAX_LISTEN; i++)
 		w->mb_del[w->mb_ndel++] = del[i];
 	w->mb_stop = w->mb_stop || stop;
+	pthread_mutex_unlock(&w->lock);
+	ev_async_send(w->px.loop, &w->wake);
+}
+
+void
+worker_flush_cache(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->mb_flush = true;
 	pthread_mutex_unlock(&w->lock);
 	ev_async_send(w->px.loop, &w->wake);
 }

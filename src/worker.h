@@ -34,6 +34,7 @@ struct worker {
 	struct sockaddr_storage mb_del[CONFIG_MAX_LISTEN];
 	size_t		 mb_ndel;
 	bool		 mb_stop;
+	bool		 mb_flush;	/* empty the cache */
 };
 
 /* Set up worker index with its own copy of c.  0 / -1. */
@@ -51,6 +52,11 @@ int	worker_spawn(struct worker *w);
 void	worker_post(struct worker *w, struct cfgref *cfg, struct listener **add,
 	    size_t nadd, const struct sockaddr_storage *del, size_t ndel,
 	    bool stop);
+/*
+ * Post to a worker the order to empty its cache (a reload does that too).
+ * Safe from any thread.
+ */
+void	worker_flush_cache(struct worker *w);
 /* Stop taking queries and break the loop once those in flight are done
  * (bounded by two full query lifetimes).  On the worker's own thread. */
 void	worker_stop(struct worker *w);

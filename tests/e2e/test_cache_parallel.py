@@ -9,8 +9,14 @@ with the TTL counted down; letter case does not split the cache but every
 client gets its own case back; synthesized answers are cached, but only for
 clients of the same [dns64] section (a second section with another prefix
 serves 127.0.0.2); NXDOMAIN lives as long as its SOA says; SERVFAIL and TC
-answers are not kept; SIGHUP empties it; entries = 0 (the default) means no
-cache.
+answers are not kept; SIGHUP empties it, even when the new file is refused;
+entries = 0 (the default) means no cache.  What one client sent never
+reaches another through the cache: the upstream's COOKIE answer to its
+cookie, an answer for its Client Subnet, an AD bit it asked for; a TTL of
+2^31 or more is zero (RFC 2181 8); a negative answer's SOA goes out with
+min(SOA TTL, MINIMUM) counted down (RFC 2308 5); a NODATA made because the
+AAAA query failed is kept 30 s at most, like such a synthesis; a query of
+EDNS version 1 is not answered from the cache (the upstream says BADVERS).
 
 parallel = yes (RFC 6147 5.1.8): the A query leaves with the AAAA query
 (the upstream sees both before it answers either), so an IPv4-only name
@@ -28,10 +34,13 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.environ.get("E2E_DIR")
                 or os.path.dirname(os.path.abspath(__file__)))
 
+import dns.edns          # noqa: E402
 import dns.flags         # noqa: E402
+import dns.message       # noqa: E402
 import dns.rcode         # noqa: E402
 
-from dnstest import (Suite, Proxy, ask, check, eq, StartError)  # noqa: E402
+from dnstest import (Suite, Proxy, ask, check, eq, make_query,  # noqa: E402
+                     StartError)
 from scripted_upstream import (ScriptedUpstream, Rule, answer_rule,  # noqa
                                nodata, nxdomain, servfail, soa_rr, SILENT)
 
@@ -84,6 +93,78 @@ def qname_text(r):
     return r.msg.question[0].name.to_text()
 
 
+COOKIE = 10
+ECS = 8
+
+
+def cookie_echo(q, transport):
+    """A with the client's cookie and a server cookie of 8 bytes."""
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.RA
+    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
+                       dns.rdatatype.A, create=True)
+    rrs.add(dns.rdata.from_text("IN", "A", V4), 300)
+    opts = [o for o in q.options if o.otype == COOKIE]
+    if opts:
+        client = opts[0].to_wire()[:8]
+        r.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(
+            COOKIE, client + b"SRVCOOKY")])
+    return r
+
+
+def subnet_echo(q, transport):
+    """A for the client's subnet: 192.0.2.x for 192.0.2.0/24, else V4."""
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.RA
+    opts = [o for o in q.options if isinstance(o, dns.edns.ECSOption)]
+    addr = V4
+    if opts:
+        e = opts[0]
+        addr = "192.0.2.1" if e.address.startswith("192.0.2.") else \
+            OTHER_V4
+        r.use_edns(0, 0, 1232, options=[dns.edns.ECSOption(
+            e.address, e.srclen, 24)])
+    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
+                       dns.rdatatype.A, create=True)
+    rrs.add(dns.rdata.from_text("IN", "A", addr), 300)
+    return r
+
+
+def ad_when_asked(q, transport):
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.RA
+    if q.flags & dns.flags.AD:
+        r.flags |= dns.flags.AD
+    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
+                       dns.rdatatype.A, create=True)
+    rrs.add(dns.rdata.from_text("IN", "A", V4), 300)
+    return r
+
+
+def badvers(q, transport):
+    """RFC 6891 6.1.3: BADVERS to a version above 0, else an A record."""
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.RA
+    if q.edns > 0:
+        r.use_edns(0, 0, 1232)
+        r.set_rcode(dns.rcode.BADVERS)
+        return r
+    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
+                       dns.rdatatype.A, create=True)
+    rrs.add(dns.rdata.from_text("IN", "A", V4), 300)
+    return r
+
+
+def big_ttl(q, transport):
+    """A with TTL 2^31, which RFC 2181 8 reads as zero."""
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.RA
+    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
+                       dns.rdatatype.A, create=True)
+    rrs.add(dns.rdata.from_text("IN", "A", V4), 0x80000000)
+    return r
+
+
 # -- the upstream's script ---------------------------------------------------
 
 def v4only(up, name, a=V4, a_ttl=3600, soa_ttl=300, minimum=120,
@@ -110,6 +191,15 @@ def script(up):
     S("onerr.example.test", "AAAA", servfail())
     S("onerr.example.test", "A", answer_rule(
         "onerr.example.test. 300 A " + V4))
+    S("onerr-nodata.example.test", "AAAA", Rule(silent=True))
+    S("onerr-nodata.example.test", "A", nodata(soa_ttl=3600, minimum=3600))
+    S("cookie.example.test", "A", Rule(func=cookie_echo))
+    S("subnet.example.test", "A", Rule(func=subnet_echo))
+    S("ad.example.test", "A", Rule(func=ad_when_asked))
+    S("vers.example.test", "A", Rule(func=badvers))
+    S("bigttl.example.test", "A", Rule(func=big_ttl))
+    S("badhup.example.test", "A", answer_rule(
+        "badhup.example.test. 300 A " + V4))
     S("tc.example.test", "TXT", answer_rule(
         'tc.example.test. 300 TXT "truncated over udp"', tc_udp=True))
     S("rd.example.test", "A", answer_rule("rd.example.test. 300 A " + V4))
@@ -252,6 +342,90 @@ def main(suite):
                "upstream AAAA queries after 31 s (kept for the A TTL?)")
         suite.case("cache_onerror_synthesis_kept_30s", onerror_brief)
 
+        def onerror_nodata_brief():
+            # The AAAA query times out and the A answer is NODATA: the
+            # client gets that NODATA, made over a failure, so the cache
+            # keeps it 30 s at most, not the SOA's hour (RFC 2308 7.1).
+            # The SOA goes out with what is left of that, so it shows.
+            r1 = ask(P, "onerr-nodata.example.test", "AAAA", timeout=8)
+            eq((r1.rcode, r1.msg.answer), (NOERROR, []), "first: NODATA")
+            n1 = count(up, "onerr-nodata.example.test", "AAAA")
+            r2 = ask(P, "onerr-nodata.example.test", "AAAA")
+            eq(count(up, "onerr-nodata.example.test", "AAAA"), n1,
+               "upstream AAAA queries (the second from the cache)")
+            soa = r2.rrs("authority", "SOA")
+            check(soa and soa[0][1] <= 30, "cached NODATA over a failed "
+                  "AAAA query kept with SOA TTL %r (more than 30 s)"
+                  % [x[1] for x in soa])
+        suite.case("cache_onerror_nodata_kept_30s", onerror_nodata_brief)
+
+        def cookie_not_handed_on():
+            # RFC 7873: the upstream's COOKIE answers one client's cookie;
+            # another client must not get it (it would drop the answer).
+            ca = dns.edns.GenericOption(COOKIE, b"AAAAAAAA")
+            cb = dns.edns.GenericOption(COOKIE, b"BBBBBBBB")
+            r1 = ask(P, "cookie.example.test", "A", options=[ca])
+            got = [o.to_wire() for o in r1.msg.options if o.otype == COOKIE]
+            eq(got, [b"AAAAAAAASRVCOOKY"], "first client's COOKIE")
+            r2 = ask(P, "cookie.example.test", "A", options=[cb])
+            eq(r2.addrs("A"), [V4], "second client's answer")
+            eq(count(up, "cookie.example.test"), 1,
+               "upstream queries (the second from the cache)")
+            got = [o.to_wire() for o in r2.msg.options if o.otype == COOKIE]
+            check(not any(g.startswith(b"AAAAAAAA") for g in got),
+                  "the first client's COOKIE went to the second: %r" % got)
+        suite.case("cache_cookie_not_handed_on", cookie_not_handed_on)
+
+        def subnet_not_cached():
+            # RFC 7871 7.3.1: an answer for one client subnet is for it.
+            r1 = ask(P, "subnet.example.test", "A", options=[
+                dns.edns.ECSOption("192.0.2.0", 24)])
+            eq(r1.addrs("A"), ["192.0.2.1"], "answer for 192.0.2.0/24")
+            r2 = ask(P, "subnet.example.test", "A", options=[
+                dns.edns.ECSOption("203.0.113.0", 24)])
+            eq(r2.addrs("A"), [OTHER_V4], "answer for 203.0.113.0/24 (the "
+               "other subnet's answer from the cache?)")
+            r3 = ask(P, "subnet.example.test", "A")
+            eq(r3.addrs("A"), [V4], "answer without a subnet")
+            check(not [o for o in r3.msg.options if o.otype == ECS],
+                  "Client Subnet option in an answer to a query without")
+            eq(count(up, "subnet.example.test"), 3, "upstream queries")
+        suite.case("cache_client_subnet_not_cached", subnet_not_cached)
+
+        def ad_apart():
+            q = make_query("ad.example.test", "A")
+            q.flags |= dns.flags.AD
+            r1 = ask(P, "ad.example.test", "A", query=q)
+            check(r1.flag(dns.flags.AD), "AD lost for the client asking it")
+            r2 = ask(P, "ad.example.test", "A")
+            check(not r2.flag(dns.flags.AD), "AD set for a client that set "
+                  "neither AD nor DO (RFC 6840 5.8): from the cache")
+            eq(count(up, "ad.example.test"), 2, "upstream queries")
+        suite.case("cache_ad_kept_apart", ad_apart)
+
+        def edns_version():
+            r1 = ask(P, "vers.example.test", "A", edns=1232)
+            eq(r1.addrs("A"), [V4], "version 0 answer")
+            q = dns.message.make_query("vers.example.test", "A")
+            q.use_edns(edns=1, payload=1232)
+            r2 = ask(P, "vers.example.test", "A", query=q)
+            eq(r2.msg.rcode(), dns.rcode.BADVERS, "rcode for EDNS version 1 "
+               "(a version 0 answer from the cache?)")
+            eq(count(up, "vers.example.test"), 2, "upstream queries")
+        suite.case("cache_edns_version_1_not_from_cache", edns_version)
+
+        def ttl_top_bit():
+            r1 = ask(P, "bigttl.example.test", "A")
+            eq(r1.addrs("A"), [V4], "first answer")
+            r2 = ask(P, "bigttl.example.test", "A")
+            eq(count(up, "bigttl.example.test"), 2, "upstream queries (TTL "
+               "2^31 is zero: not kept)")
+            eq(r2.addrs("A"), [V4], "second answer")
+            # dnspython reads such a TTL as 0; the wire shows what came
+            ttl = r2.wire[-10:-6]
+            eq(ttl.hex(), "80000000", "TTL bytes of the second answer")
+        suite.case("cache_ttl_top_bit_not_kept", ttl_top_bit)
+
         def edns_apart():
             r1 = ask(P, "edns.example.test", "AAAA", edns=1232)
             expect_synth(r1, [V4_WKP], "EDNS client")
@@ -294,8 +468,12 @@ def main(suite):
             for name in ("nx1.example.test", "nx2.example.test"):
                 r = ask(P, name, "A")
                 eq(r.rcode, NXDOMAIN, name + " rcode (cached)")
-                check(r.rrs("authority", "SOA"), "SOA lost in the cached "
-                      "NXDOMAIN")
+                soa = r.rrs("authority", "SOA")
+                check(soa, "SOA lost in the cached NXDOMAIN")
+                # RFC 2308 5: min(SOA TTL, MINIMUM), counted down
+                check(soa and soa[0][1] <= 2, "cached NXDOMAIN's SOA TTL "
+                      "%r above min(SOA TTL, MINIMUM) = 2"
+                      % [x[1] for x in soa])
                 eq(count(up, name), 1, name + ": upstream queries while "
                    "the 2 s negative TTL runs")
             # min(SOA TTL, MINIMUM) = 2 s: gone after 2 s (whole seconds)
@@ -366,6 +544,35 @@ def main(suite):
             eq(count(up, "hup.example.test"), 2, "cache works after SIGHUP")
             check(p.alive(), "died on SIGHUP")
         suite.case("cache_emptied_on_sighup", sighup)
+
+        def sighup_refused():
+            # A new file with an error is refused, but SIGHUP still
+            # empties the cache: operators send it to flush.
+            ask(P, "badhup.example.test", "A")
+            ask(P, "badhup.example.test", "A")
+            eq(count(up, "badhup.example.test"), 1, "cached before SIGHUP")
+            good = open(p.conf_path).read()
+            with open(p.conf_path, "w") as f:
+                f.write(good + "\n[server]\nno_such_key = 1\n")
+            try:
+                before = p.log_text().count("has errors")
+                p.signal(signal.SIGHUP)
+                deadline = time.monotonic() + 5
+                while (p.log_text().count("has errors") == before
+                       and time.monotonic() < deadline):
+                    time.sleep(0.05)
+                check(p.log_text().count("has errors") > before,
+                      "no refused reload in the log: " + p.log_tail())
+            finally:
+                with open(p.conf_path, "w") as f:
+                    f.write(good)
+            time.sleep(0.2)
+            eq(ask(P, "badhup.example.test", "A").addrs("A"), [V4],
+               "answer after the refused reload")
+            eq(count(up, "badhup.example.test"), 2, "upstream queries after "
+               "SIGHUP with a bad file (cache not emptied)")
+            check(p.alive(), "died on SIGHUP")
+        suite.case("cache_emptied_on_refused_reload", sighup_refused)
 
     block("cache", conf(U, cache=100, second_section=True), cache_cases)
 

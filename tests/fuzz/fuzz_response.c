@@ -4,10 +4,14 @@
  * Parses the input as a response, walks every RR, copies each into a new
  * message (decompressing RDATA names), and relays it to a client whose
  * question differs only in letter case, into buffers of several sizes.
- * Every message built must parse back; broken invariants abort().
+ * Stores it in the answer cache and reads it back, as a hit must come
+ * out: parsing, with the client's ID and question, none of the options
+ * of one client.  Every message built must parse back; broken invariants
+ * abort().
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -Isrc \
- *	tests/fuzz/fuzz_response.c src/wire.c src/msg.c -o fuzz_response
+ *	tests/fuzz/fuzz_response.c src/wire.c src/msg.c src/cache.c \
+ *	-o fuzz_response
  *   ./fuzz_response tests/fuzz/corpus/response
  */
 #include <stddef.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "msg.h"
 #include "wire.h"
 
@@ -72,6 +77,41 @@ relay(const uint8_t *data, size_t size, const struct msg_info *ri,
 		    back.nscount == 0);
 }
 
+/*
+ * Store the answer for qi, look it up a second later into max bytes: a
+ * hit parses, carries qi's ID and question, and none of the options the
+ * cache leaves out.
+ */
+static void
+cached(const uint8_t *data, size_t size, const struct msg_info *qi,
+    size_t max)
+{
+	static struct cache *c;
+	static uint8_t	 out[DNS_MAX_UDP];
+	struct cache_key k;
+	struct msg_info	 back;
+	size_t		 n;
+
+	if (c == NULL && (c = cache_new(2)) == NULL)
+		abort();
+	cache_key_make(&k, qi, 0);
+	if (!cache_store(c, &k, data, size, 1000))
+		return;
+	CHECK(cache_count(c) >= 1 && cache_count(c) <= 2);
+	n = cache_lookup(c, &k, qi, 1001, max, out, sizeof(out));
+	if (n == 0)
+		return;
+	CHECK(n <= max);
+	CHECK(msg_parse_response(out, n, &back));
+	CHECK(back.id == qi->id);
+	CHECK(msg_question_equal(&back.q, &qi->q));
+	CHECK(!(back.opts & (EDNS_OPT_BIT(EDNS_OPT_COOKIE) |
+	    EDNS_OPT_BIT(EDNS_OPT_KEEPALIVE) | EDNS_OPT_BIT(EDNS_OPT_PADDING) |
+	    EDNS_OPT_BIT(EDNS_OPT_ECS))));
+	if (size > 16 && (data[size - 1] & 1))
+		cache_flush(c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -119,5 +159,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	relay(data, size, &ri, &qi, DNS_UDP_PLAIN, DNS_UDP_PLAIN);
 	relay(data, size, &ri, &qi, DNS_UDP_PLAIN, ri.question_end);
 	relay(data, size, &ri, &qi, DNS_UDP_PLAIN, size > 0 ? size - 1 : 0);
+	cached(data, size, &qi, DNS_UDP_PLAIN);
+	cached(data, size, &qi, 65535);
 	return 0;
 }

@@ -35,6 +35,7 @@
 #define Q_DO	0x02	/* ... with DO */
 #define Q_CD	0x04	/* CD set */
 #define Q_NORD	0x08	/* RD clear */
+#define Q_AD	0x10	/* AD set */
 
 static size_t
 wname(const char *text, uint8_t *out)
@@ -66,6 +67,8 @@ mkquery_full(struct query *q, uint16_t id, const char *qname, uint16_t qtype,
 		flags |= DNS_FLAG_RD;
 	if (qflags & Q_CD)
 		flags |= DNS_FLAG_CD;
+	if (qflags & Q_AD)
+		flags |= DNS_FLAG_AD;
 	if (qflags & Q_DO)
 		qflags |= Q_EDNS;
 	q->len = msg_build_query(q->buf, sizeof(q->buf), id, flags, n, nl,
@@ -187,6 +190,16 @@ rr_txt(struct resp *r, int sec, const char *owner, uint32_t ttl,
 	}
 	msg_build_rr(&r->mb, sec, n, wname(owner, n), 16, DNS_CLASS_IN, ttl,
 	    rd, (uint16_t)rdlen);
+}
+
+/* An OPT RR of these option bytes (code, length, data, ...). */
+static void
+rr_opt(struct resp *r, const uint8_t *opts, size_t olen)
+{
+	static const uint8_t root = 0;
+
+	msg_build_rr(&r->mb, AR, &root, 1, DNS_TYPE_OPT, 1232, 0, opts,
+	    (uint16_t)olen);
 }
 
 static void
@@ -563,14 +576,23 @@ ParameterizedTest(struct neg_case *t, negative, soa_time)
 	rend(&r);
 
 	cr_assert(store(c, &q, 0, &r, T0), "%s: not kept", t->name);
+	/*
+	 * RFC 2308 5: the SOA goes out with the negative TTL, min(SOA TTL,
+	 * MINIMUM) within the cache's own cap, counted down, so that it
+	 * ends when the entry does.
+	 */
+	cr_assert(lookup(c, &q, 0, T0 + 1, 512, &g));
+	cr_assert_eq(g.n, 1);
+	cr_expect_eq(g.rr[0].ttl, t->life - 1, "%s: SOA TTL %u after 1 s",
+	    t->name, g.rr[0].ttl);
 	cr_assert(lookup(c, &q, 0, T0 + t->life - 1, 512, &g),
 	    "%s: gone before %u s", t->name, t->life);
 	cr_expect_eq(msg_rcode(&g.mi), t->rcode);
 	cr_expect_eq(g.mi.ancount, 0);
 	cr_assert_eq(g.n, 1);
 	cr_expect_eq(g.rr[0].type, DNS_TYPE_SOA);
-	/* The SOA's own TTL is counted down like every other. */
-	cr_expect_eq(g.rr[0].ttl, t->soa_ttl - (t->life - 1));
+	cr_expect_eq(g.rr[0].ttl, 1, "%s: SOA TTL %u at the end", t->name,
+	    g.rr[0].ttl);
 	cr_expect_eq(g.mi.id, 7);
 	cr_expect_not(lookup(c, &q, 0, T0 + t->life, 512, &g),
 	    "%s: still there after %u s", t->name, t->life);
@@ -780,6 +802,139 @@ Test(not_kept, ttl_zero)
 	cache_free(c);
 }
 
+/* RFC 2181 8: a TTL with the top bit set is read as zero. */
+Test(not_kept, ttl_top_bit)
+{
+	struct cache	*c = cache_new(16);
+	struct query	 q;
+	struct resp	 r;
+	struct got	 g;
+
+	mkquery(&q, 7, "www.example.test", DNS_TYPE_A, 0);
+	simple_a(&r, "www.example.test", 0x80000000u, "192.0.2.1");
+	cr_expect_not(store(c, &q, 0, &r, T0), "TTL 2^31 kept");
+	simple_a(&r, "www.example.test", 0xffffffffu, "192.0.2.1");
+	cr_expect_not(store(c, &q, 0, &r, T0), "TTL 2^32-1 kept");
+
+	/* In the additional section too, which does not bound the life. */
+	rbegin(&r, 7, "www.example.test", DNS_TYPE_A, DNS_CLASS_IN,
+	    DNS_FLAG_RD | DNS_FLAG_RA, DNS_RCODE_NOERROR);
+	rr_a(&r, AN, "www.example.test", 300, "192.0.2.1");
+	rr_a(&r, AR, "ns1.example.test", 0x80000000u, "192.0.2.53");
+	rend(&r);
+	cr_expect_not(store(c, &q, 0, &r, T0));
+	cr_expect_eq(cache_count(c), 0);
+
+	/* 2^31-1 is a TTL: kept for the cache's day at most. */
+	simple_a(&r, "www.example.test", 0x7fffffffu, "192.0.2.1");
+	cr_assert(store(c, &q, 0, &r, T0));
+	cr_assert(lookup(c, &q, 0, T0 + 10, 512, &g));
+	cr_expect_eq(g.rr[0].ttl, 0x7fffffffu - 10);
+	cr_expect_not(lookup(c, &q, 0, T0 + CACHE_MAX_TTL, 512, &g));
+	cache_free(c);
+}
+
+/*
+ * A name may point into a TTL field ("x." spelt by the bytes of the A
+ * record's TTL, 0x01780000, here the NS record's name): counting that TTL
+ * down would change the name, so such an answer is not kept.  The fuzzer
+ * found the first of these.
+ */
+Test(not_kept, name_through_a_ttl)
+{
+	static const uint8_t pkt[] = {
+		0x00, 0x07, 0x81, 0x80, 0, 1, 0, 1, 0, 1, 0, 0,
+		1, 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1,	/* 12 */
+		0xc0, 0x0c, 0, 1, 0, 1, 0x01, 'x', 0, 0,	/* 24: A */
+		0, 4, 192, 0, 2, 1,
+		0xc0, 0x0c, 0, 2, 0, 1, 0, 0, 0x0e, 0x10,	/* 40: NS */
+		0, 2, 0xc0, 30,				/* -> "x." */
+	};
+	struct cache	*c = cache_new(16);
+	struct query	 q;
+	struct cache_key k;
+	struct msg_info	 mi;
+
+	cr_assert(msg_parse_response(pkt, sizeof(pkt), &mi));
+	mkquery(&q, 7, "a.test", DNS_TYPE_A, 0);
+	key(&k, &q, 0);
+	cr_expect_not(cache_store(c, &k, pkt, sizeof(pkt), T0),
+	    "answer with a name inside a TTL kept");
+	cr_expect_eq(cache_count(c), 0);
+	cache_free(c);
+}
+
+/* RFC 7871 7.3.1: an answer with a Client Subnet option is not kept. */
+Test(not_kept, client_subnet)
+{
+	static const uint8_t ecs[] = { 0, 8, 0, 7, 0, 1, 24, 24, 192, 0, 2 };
+	struct cache	*c = cache_new(16);
+	struct query	 q;
+	struct resp	 r;
+
+	mkquery(&q, 7, "www.example.test", DNS_TYPE_A, Q_EDNS);
+	rbegin(&r, 7, "www.example.test", DNS_TYPE_A, DNS_CLASS_IN,
+	    DNS_FLAG_RD | DNS_FLAG_RA, DNS_RCODE_NOERROR);
+	rr_a(&r, AN, "www.example.test", 300, "192.0.2.1");
+	rr_opt(&r, ecs, sizeof(ecs));
+	rend(&r);
+	cr_expect_not(store(c, &q, 0, &r, T0), "answer with ECS kept");
+	cr_expect_eq(cache_count(c), 0);
+	cache_free(c);
+}
+
+/*
+ * The options of one client or one transport (COOKIE, TCP keepalive,
+ * Padding) are left out of what is kept; the others stay, and a record
+ * after the OPT RR still has its TTL counted down.
+ */
+Test(hit, per_client_options_left_out)
+{
+	static const uint8_t opts[] = {
+		0, 3, 0, 3, 'n', 's', '1',			/* NSID */
+		0, 10, 0, 16, 1, 2, 3, 4, 5, 6, 7, 8,		/* COOKIE */
+		9, 10, 11, 12, 13, 14, 15, 16,
+		0, 11, 0, 2, 0, 100,				/* keepalive */
+		0, 12, 0, 6, 0, 0, 0, 0, 0, 0,			/* Padding */
+		0, 15, 0, 2, 0, 3,				/* EDE 3 */
+	};
+	struct cache	*c = cache_new(16);
+	struct query	 q;
+	struct resp	 r;
+	struct got	 g;
+	int		 i, opt = -1, last = -1;
+
+	mkquery(&q, 7, "www.example.test", DNS_TYPE_A, Q_EDNS);
+	rbegin(&r, 7, "www.example.test", DNS_TYPE_A, DNS_CLASS_IN,
+	    DNS_FLAG_RD | DNS_FLAG_RA, DNS_RCODE_NOERROR);
+	rr_a(&r, AN, "www.example.test", 300, "192.0.2.1");
+	rr_opt(&r, opts, sizeof(opts));
+	rr_a(&r, AR, "ns1.example.test", 600, "192.0.2.53");
+	rend(&r);
+	cr_assert(r.mi.opts & EDNS_OPT_BIT(EDNS_OPT_COOKIE));
+	cr_assert(store(c, &q, 0, &r, T0));
+	cr_assert(lookup(c, &q, 0, T0 + 10, 4096, &g));
+	cr_assert(g.mi.edns);
+	cr_expect(g.mi.opts & EDNS_OPT_BIT(3), "NSID lost");
+	cr_expect_not(g.mi.opts & EDNS_OPT_BIT(EDNS_OPT_COOKIE),
+	    "another client's COOKIE served");
+	cr_expect_not(g.mi.opts & EDNS_OPT_BIT(EDNS_OPT_KEEPALIVE));
+	cr_expect_not(g.mi.opts & EDNS_OPT_BIT(EDNS_OPT_PADDING));
+	cr_expect_eq(g.mi.ede, 3);
+	cr_expect_eq(g.len, r.len - 20 - 6 - 10);
+	for (i = 0; i < g.n; i++) {
+		if (g.rr[i].type == DNS_TYPE_OPT)
+			opt = i;
+		last = i;
+	}
+	cr_assert(opt >= 0 && last == opt + 1);
+	cr_expect_eq(g.rr[last].type, DNS_TYPE_A);
+	cr_expect_eq(g.rr[last].ttl, 590, "TTL after the OPT: %u",
+	    g.rr[last].ttl);
+	cr_expect_eq(g.rr[0].ttl, 290);
+	cache_free(c);
+}
+
 Test(not_kept, malformed_and_queries)
 {
 	struct cache	*c = cache_new(16);
@@ -875,6 +1030,9 @@ static struct key_case key_cases[] = {
 	{ "do+cd",	"www.example.test",  DNS_TYPE_A,  DNS_CLASS_IN,
 	    Q_DO | Q_CD, 0 },
 	{ "no rd",	"www.example.test",  DNS_TYPE_A,  DNS_CLASS_IN, Q_NORD, 0 },
+	{ "ad",		"www.example.test",  DNS_TYPE_A,  DNS_CLASS_IN, Q_AD, 0 },
+	{ "edns+ad",	"www.example.test",  DNS_TYPE_A,  DNS_CLASS_IN,
+	    Q_EDNS | Q_AD, 0 },
 	{ "section 1",	"www.example.test",  DNS_TYPE_A,  DNS_CLASS_IN, 0, 1 },
 	{ "no section",	"www.example.test",  DNS_TYPE_A,  DNS_CLASS_IN, 0, -1 },
 	{ "aaaa",	"www.example.test",  DNS_TYPE_AAAA, DNS_CLASS_IN, 0, 0 },

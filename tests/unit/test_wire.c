@@ -498,6 +498,48 @@ Test(wire_name, read_continues_after_name)
 	cr_assert_eq(wire_left(&w), 0);
 }
 
+/*
+ * A name reached through a pointer lies wholly before that pointer: one
+ * that runs on over it reads the fields of other records (the fuzzer
+ * found a pointer into a label whose length byte then came from a TTL,
+ * which the cache counts down).
+ */
+Test(wire_name, pointed_name_ends_before_pointer)
+{
+	static const uint8_t over[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0: header */
+		0x03, 'a', 'b',			/* 12: runs over... */
+		0xc0, 0x0c,			/* 15: ...this pointer */
+		'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x',
+		0x00,
+	};
+	static const uint8_t fine[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0: header */
+		0x02, 'a', 'b', 0x00,		/* 12: ab. */
+		0xc0, 0x0c,			/* 16 */
+		0x01, 'c', 0xc0, 0x10,		/* 18: c. + pointer to 16 */
+	};
+	struct wire	w;
+	uint8_t		out[DNS_MAX_NAME];
+	size_t		olen;
+
+	wire_init(&w, over, sizeof(over));
+	w.pos = 15;
+	cr_assert_not(wire_read_name(&w, out, &olen),
+	    "name running over its pointer accepted");
+	cr_assert_eq(w.pos, 15);
+
+	wire_init(&w, fine, sizeof(fine));
+	w.pos = 16;
+	cr_assert(wire_read_name(&w, out, &olen));
+	cr_assert_eq(olen, 4);
+	cr_assert_eq(w.pos, 18);
+	cr_assert(wire_read_name(&w, out, &olen));
+	cr_assert_eq(olen, 6);
+	cr_assert(memcmp(out, "\x01" "c" "\x02" "ab", 5) == 0);
+	cr_assert_eq(w.pos, sizeof(fine));
+}
+
 /* Hostile names: each must be rejected, none may crash. */
 static const struct {
 	const uint8_t	*p;
