@@ -129,6 +129,7 @@ stats_sum(struct stats *out, const struct stats *in, size_t n)
 		out->failovers += s->failovers;
 		out->dropped_client += s->dropped_client;
 		out->dropped_upstream += s->dropped_upstream;
+		out->late_upstream += s->late_upstream;
 		out->refused += s->refused;
 		out->overload += s->overload;
 		out->inflight += s->inflight;
@@ -259,6 +260,10 @@ stats_format_prometheus(const struct stats *s, char *buf, size_t cap)
 	    s->upstream_timeouts);
 	counter(&t, "upstream_failovers_total",
 	    "Retries moved to another upstream resolver.", s->failovers);
+	counter(&t, "upstream_late_answers_total",
+	    "Upstream answers to attempts already given up: timed out, or "
+	    "no longer needed (the parallel A query of an AAAA query "
+	    "answered without it, a client gone).", s->late_upstream);
 
 	family(&t, "dropped_total", "counter",
 	    "Packets dropped: malformed queries, spoofed or malformed "

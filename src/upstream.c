@@ -36,6 +36,8 @@
 #define UPSTREAM_ROTATE	64	/* queries per socket before a new port */
 #define UPSTREAM_BATCH	16	/* datagrams per recvmmsg() */
 #define ID_TRIES	16	/* random IDs tried before giving up */
+#define UPSTREAM_GONE	4	/* IDs given up remembered per socket */
+#define UPSTREAM_LATE	30.0	/* for this long, in seconds */
 
 union peer {
 	struct sockaddr		sa;
@@ -52,6 +54,14 @@ struct upstream_sock {
 	unsigned	 pending;	/* attempts waiting on it */
 	struct upstream_xfer *waiting;	/* those attempts */
 	union peer	 peer;		/* connected to */
+	/*
+	 * The last attempts that left this socket without an answer (timed
+	 * out, or not needed any more): an answer to one of them is late,
+	 * not spoofed.
+	 */
+	uint16_t	 gone_id[UPSTREAM_GONE];
+	ev_tstamp	 gone_until[UPSTREAM_GONE];
+	unsigned	 gone_next;
 };
 
 struct upstream_pool {
@@ -138,6 +148,7 @@ sock_close(struct upstream_sock *s)
 	ev_io_stop(s->pool->loop, &s->io);
 	close(s->fd);
 	s->fd = -1;
+	memset(s->gone_until, 0, sizeof(s->gone_until));
 }
 
 void
@@ -261,6 +272,42 @@ sock_pick(struct upstream_pool *p, const struct sockaddr *dest)
 /* Exchanges                                                         */
 /* ---------------------------------------------------------------- */
 
+/*
+ * Take the attempt off its socket's list.  gone: it got no answer, and
+ * one that comes within UPSTREAM_LATE is late, not spoofed.
+ */
+static void
+sock_unlink(struct upstream_xfer *x, bool gone)
+{
+	struct upstream_sock *s = x->sock;
+
+	if (s == NULL)
+		return;
+	if ((*x->sprevp = x->snext) != NULL)
+		x->snext->sprevp = x->sprevp;
+	s->pending--;
+	if (gone) {
+		s->gone_id[s->gone_next] = x->id;
+		s->gone_until[s->gone_next] = ev_now(s->pool->loop) +
+		    UPSTREAM_LATE;
+		s->gone_next = (s->gone_next + 1) % UPSTREAM_GONE;
+	}
+	x->sock = NULL;
+}
+
+/* Was id given up on s, within UPSTREAM_LATE? */
+static bool
+sock_gone(const struct upstream_sock *s, uint16_t id)
+{
+	ev_tstamp now = ev_now(s->pool->loop);
+	unsigned i;
+
+	for (i = 0; i < UPSTREAM_GONE; i++)
+		if (s->gone_id[i] == id && s->gone_until[i] > now)
+			return true;
+	return false;
+}
+
 /* Let go of the current attempt's ID, socket, TCP connection, timer. */
 static void
 upstream_close(struct upstream_xfer *x)
@@ -268,12 +315,7 @@ upstream_close(struct upstream_xfer *x)
 	struct upstream_pool *p = x->pool;
 
 	ev_timer_stop(p->loop, &x->timer);
-	if (x->sock != NULL) {
-		if ((*x->sprevp = x->snext) != NULL)
-			x->snext->sprevp = x->sprevp;
-		x->sock->pending--;
-		x->sock = NULL;
-	}
+	sock_unlink(x, true);
 	if (x->fd >= 0) {
 		ev_io_stop(p->loop, &x->io);
 		close(x->fd);
@@ -551,7 +593,13 @@ upstream_deliver(struct upstream_sock *s, const uint8_t *pkt, size_t len,
 			upstream_fail_attempt(x);
 			return;
 		}
+		sock_unlink(x, false);
 		upstream_finish(x, pkt, len, &ri);
+		return;
+	}
+	if (len >= DNS_HDR_LEN && sock_gone(s, wire_get_u16(pkt))) {
+		STATS_INC(p->stats->late_upstream);
+		log_debug("upstream: late answer to an attempt given up");
 		return;
 	}
 	STATS_INC(p->stats->dropped_upstream);

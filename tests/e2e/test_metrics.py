@@ -72,6 +72,7 @@ TIMEOUTS = "dns64proxy_upstream_timeouts_total"
 FAILOVERS = "dns64proxy_upstream_failovers_total"
 D_CLIENT = 'dns64proxy_dropped_total{source="client"}'
 D_UPSTREAM = 'dns64proxy_dropped_total{source="upstream"}'
+LATE = "dns64proxy_upstream_late_answers_total"
 REFUSED_T = "dns64proxy_refused_total"
 OVERLOAD = "dns64proxy_overload_total"
 INFLIGHT = "dns64proxy_queries_in_flight"
@@ -141,7 +142,7 @@ class Delta:
     # counters that every case checks stay put unless it says otherwise
     WATCHED = [Q_UDP, Q_TCP, T_A, T_AAAA, T_PTR, T_TXT, R_NOERROR,
                R_SERVFAIL, R_REFUSED, S_AAAA, S_PTR, LOCAL, UPQ, TIMEOUTS,
-               FAILOVERS, D_CLIENT, D_UPSTREAM, REFUSED_T, OVERLOAD,
+               FAILOVERS, D_CLIENT, D_UPSTREAM, LATE, REFUSED_T, OVERLOAD,
                LAT_COUNT, LAT_INF]
 
     def __init__(self, port):
@@ -181,10 +182,11 @@ class MetricsProxy(Proxy):
             f.write(text)
 
 
-def conf(upstreams):
+def conf(upstreams, parallel=False):
     return ("[server]\nlisten = {listen}\nupstream = %s\ntimeout = 400\n"
             "attempts = 2\nallow = 127.0.0.1/32 ::1/128\n\n"
-            "[dns64]\nprefix = 64:ff9b::/96\n" % upstreams)
+            "[dns64]\nprefix = 64:ff9b::/96\nparallel = %s\n"
+            % (upstreams, "yes" if parallel else "no"))
 
 
 def script(up):
@@ -208,6 +210,12 @@ def script(up):
                   spoof=["wrong_id", "wrong_question"]))
     S("failover.example.test", "A",
       answer_rule("failover.example.test. 60 A %s" % V4))
+    S("late.example.test", "A",
+      answer_rule("late.example.test. 60 A %s" % V4, delay=0.6))
+    S("dual.example.test", "AAAA",
+      answer_rule("dual.example.test. 60 AAAA 2001:db8::1"))
+    S("dual.example.test", "A",
+      answer_rule("dual.example.test. 60 A %s" % V4, delay=0.2))
     S("refused.example.test", "TXT", answer_rule(
         'refused.example.test. 60 TXT "never asked"'))
 
@@ -303,6 +311,30 @@ def case_spoof(p):
              LAT_COUNT: 1, LAT_INF: 1})
 
 
+def case_late(p):
+    """Every answer comes after 0.6 s, past the 0.4 s timeout of both
+    attempts: the client gets SERVFAIL, and the two answers are late, not
+    spoofed."""
+    d = Delta(p.stats_port)
+    r = ask(p.port, "late.example.test", "A", timeout=5)
+    eq(r.rcode, SERVFAIL, "rcode")
+    time.sleep(0.6)     # the second answer, 0.6 s after the second attempt
+    d.check({Q_UDP: 1, T_A: 1, R_SERVFAIL: 1, UPQ: 2, TIMEOUTS: 2,
+             LATE: 2})
+
+
+def case_parallel_a_not_needed(p):
+    """parallel = yes, real AAAA: the A query sent beside it is not needed,
+    and its answer, 0.2 s later, is late, not a spoofed packet (which an
+    alarm on the dropped counter would take it for)."""
+    d = Delta(p.stats_port)
+    r = ask(p.port, "dual.example.test", "AAAA")
+    eq(r.addrs(), ["2001:db8::1"], "the real AAAA")
+    time.sleep(0.4)
+    d.check({Q_UDP: 1, T_AAAA: 1, R_NOERROR: 1, UPQ: 2, LATE: 1,
+             LAT_COUNT: 1, LAT_INF: 1})
+
+
 def case_client_drop(p):
     """A packet with QR set gets no answer and counts as dropped."""
     d = Delta(p.stats_port)
@@ -362,8 +394,8 @@ def main(suite):
     silent_up = ScriptedUpstream(default=SILENT).start()
     suite.cleanups.append(silent_up.stop)
 
-    def run_block(name, upstreams, cases):
-        p = MetricsProxy(suite, conf(upstreams), name=name)
+    def run_block(name, upstreams, cases, parallel=False):
+        p = MetricsProxy(suite, conf(upstreams, parallel), name=name)
         try:
             p.start()
         except Exception as e:
@@ -387,8 +419,12 @@ def main(suite):
         ("counters_upstream_timeout", case_timeout),
         ("counters_spoofed_upstream", case_spoof),
         ("counters_client_drop", case_client_drop),
+        ("counters_late_answers", case_late),
         ("stalled_scraper_does_not_block_dns", case_stalled_scraper),
     ])
+    run_block("parallel", "127.0.0.1:%d" % up.port, [
+        ("counters_parallel_a_not_needed", case_parallel_a_not_needed),
+    ], parallel=True)
     run_block("failover", "127.0.0.1:%d 127.0.0.1:%d" % (silent_up.port,
                                                          up.port), [
         ("counters_failover", case_failover),

@@ -340,6 +340,7 @@ known(void)
 	s.refused = 19;
 	s.overload = 20;
 	s.inflight = 21;
+	s.late_upstream = 22;
 	s.queries_type[STATS_QT_OTHER] = 18446744073709551615ULL;
 	return s;
 }
@@ -391,6 +392,8 @@ static struct line_case known_lines[] = {
 	{ "dns64proxy_upstream_timeouts_total 15" },
 	{ "# TYPE dns64proxy_upstream_failovers_total counter" },
 	{ "dns64proxy_upstream_failovers_total 16" },
+	{ "# TYPE dns64proxy_upstream_late_answers_total counter" },
+	{ "dns64proxy_upstream_late_answers_total 22" },
 	{ "# TYPE dns64proxy_dropped_total counter" },
 	{ "dns64proxy_dropped_total{source=\"client\"} 17" },
 	{ "dns64proxy_dropped_total{source=\"upstream\"} 18" },
@@ -480,11 +483,11 @@ Test(text, shape)
 		}
 	}
 	free(copy);
-	cr_expect_eq(nfam, 14);
+	cr_expect_eq(nfam, 15);
 	/* queries 2, by type 13, answers 11 named + rcode 13, synthesized
-	 * 2, cache hit/miss 2, six plain counters, dropped 2, in flight 1,
+	 * 2, cache hit/miss 2, seven plain counters, dropped 2, in flight 1,
 	 * histogram 13 buckets + sum + count */
-	cr_expect_eq(nsamples, 2 + 13 + 12 + 2 + 2 + 6 + 2 + 1 + 15);
+	cr_expect_eq(nsamples, 2 + 13 + 12 + 2 + 2 + 7 + 2 + 1 + 15);
 }
 
 Test(text, stable)
