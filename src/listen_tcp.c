@@ -4,8 +4,10 @@
  *
  * Bounded: at most px->max_tcp connections (the accept watchers stop at the
  * cap), TCP_MAX_PENDING queries in flight per connection (reading pauses),
- * TCP_IDLE seconds without a query or a pending answer, and TCP_MAX_OUT
- * bytes of answers a client has not read.
+ * TCP_IDLE seconds without a query, a query in flight or answers being
+ * read, and TCP_MAX_OUT bytes of answers a client has not read.  A client
+ * that closes its side (half-close) still gets the answers to the queries
+ * it sent.
  */
 #include "acconfig.h"
 
@@ -35,6 +37,9 @@ struct tcp_conn {
 	struct responder r;
 	unsigned	 pending;	/* queries holding r */
 	bool		 closed;	/* fd gone; freed at pending == 0 */
+	bool		 eof;		/* the client sends no more */
+	bool		 wrote;		/* answer bytes taken since the last
+					 * idle tick */
 	struct sockaddr_storage peer;
 	uint8_t		 lenbuf[2];
 	size_t		 rhave;		/* bytes of length + message read */
@@ -102,8 +107,13 @@ tcp_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	memmove(c->out, c->out + n, c->outlen - (size_t)n);
 	c->outlen -= (size_t)n;
-	if (c->outlen == 0)
+	if (n > 0)
+		c->wrote = true;
+	if (c->outlen == 0) {
 		ev_io_stop(loop, &c->wio);
+		if (c->eof && c->pending == 0)
+			tcp_close(c);
+	}
 }
 
 /* Queue a framed answer; write what the socket takes now. */
@@ -160,6 +170,11 @@ tcp_release(struct responder *r)
 			tcp_free(c);
 		return;
 	}
+	if (c->eof) {
+		if (c->pending == 0 && c->outlen == 0)
+			tcp_close(c);
+		return;
+	}
 	if (c->pending < TCP_MAX_PENDING && !c->px->stopping)
 		ev_io_start(c->px->loop, &c->rio);
 	ev_timer_again(c->px->loop, &c->idle);
@@ -192,10 +207,18 @@ tcp_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->pending > 0 || c->outlen > 0) {
+	/*
+	 * Queries in flight end within the upstream timeouts; answers
+	 * waiting must be read, some of them, every TCP_IDLE seconds: a
+	 * client that reads nothing is idle and loses its slot.
+	 */
+	if (c->pending > 0 || (c->outlen > 0 && c->wrote)) {
+		c->wrote = false;
 		ev_timer_again(loop, &c->idle);
 		return;
 	}
+	if (c->outlen > 0)
+		log_debug("tcp client reads none of its answers: closing");
 	tcp_close(c);
 }
 
@@ -249,6 +272,16 @@ tcp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 eof:
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/*
+	 * The client closed its side: it sends no more, but the queries it
+	 * sent are answered, and then the connection is closed.  A query
+	 * cut short is dropped.
+	 */
+	if (n == 0 && (c->pending > 0 || c->outlen > 0)) {
+		c->eof = true;
+		ev_io_stop(loop, &c->rio);
+		return;
+	}
 	tcp_close(c);
 }
 

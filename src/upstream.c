@@ -15,6 +15,8 @@
 #include "acconfig.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,8 @@
 #define UPSTREAM_ROTATE	64	/* queries per socket before a new port */
 #define UPSTREAM_BATCH	16	/* datagrams per recvmmsg() */
 #define ID_TRIES	16	/* random IDs tried before giving up */
+#define UPSTREAM_TCP_MAX 256	/* TCP connections to upstreams per worker
+				 * (main.c's open-file budget counts them) */
 #define UPSTREAM_GONE	4	/* IDs given up remembered per socket */
 #define UPSTREAM_LATE	30.0	/* for this long, in seconds */
 
@@ -68,6 +72,7 @@ struct upstream_pool {
 	struct ev_loop	*loop;
 	struct stats	*stats;
 	size_t		 nsock;			/* per family */
+	unsigned	 ntcp;			/* TCP connections open */
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
 };
 
@@ -212,6 +217,27 @@ sock_reconnect(struct upstream_sock *s, const struct sockaddr *dest)
 	return 0;
 }
 
+/*
+ * A warning at most every 10 seconds per worker: a flood of failures
+ * (no descriptors left, say) must not flood the log too.
+ */
+static void
+warn_rate(struct upstream_pool *p, const char *fmt, ...)
+{
+	static __thread ev_tstamp last;
+	ev_tstamp now = ev_now(p->loop);
+	char	 buf[256];
+	va_list	 ap;
+
+	if (last != 0 && now - last < 10.0)
+		return;
+	last = now;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", buf);
+}
+
 #define PICK_TRIES	8	/* random picks before a scan */
 
 /*
@@ -255,13 +281,13 @@ sock_pick(struct upstream_pool *p, const struct sockaddr *dest)
 	}
 	if (s->fd < 0 || (s->uses >= UPSTREAM_ROTATE && s->pending == 0)) {
 		if (sock_open(s, dest) < 0) {
-			log_warn("upstream socket");
+			warn_rate(p, "upstream socket: %s", strerror(errno));
 			return NULL;
 		}
 	} else if (!addr_equal(&s->peer.sa, dest) && sock_reconnect(s, dest)
 	    < 0) {
 		/* Keep nothing half-known: the next use opens it afresh. */
-		log_warn("upstream connect");
+		warn_rate(p, "upstream connect: %s", strerror(errno));
 		sock_close(s);
 		return NULL;
 	}
@@ -320,6 +346,7 @@ upstream_close(struct upstream_xfer *x)
 		ev_io_stop(p->loop, &x->io);
 		close(x->fd);
 		x->fd = -1;
+		p->ntcp--;
 	}
 	free(x->rbuf);
 	x->rbuf = NULL;
@@ -461,19 +488,32 @@ upstream_attempt(struct upstream_xfer *x)
 		/* Each attempt has a connection of its own: any ID will do. */
 		x->id = upstream_random16();
 		wire_set_u16(x->pkt, x->id);
+		/*
+		 * Bounded, so that TCP clients pipelining queries cannot
+		 * take the descriptors the UDP pool and the listeners need.
+		 */
+		if (p->ntcp >= UPSTREAM_TCP_MAX) {
+			warn_rate(p, "%u TCP connections to upstreams: the "
+			    "limit; failing this attempt", p->ntcp);
+			upstream_fail_soon(x);
+			return;
+		}
 		STATS_INC(p->stats->upstream_queries);
 		x->fd = socket(sa->sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (x->fd < 0) {
-			log_warn("upstream socket");
+			warn_rate(p, "upstream TCP socket: %s",
+			    strerror(errno));
 			upstream_fail_soon(x);
 			return;
 		}
+		p->ntcp++;
 		if (connect(x->fd, sa, addr_len(sa)) < 0 &&
 		    errno != EINPROGRESS) {
 			log_debug("upstream connect: %s", strerror(errno));
 			close(x->fd);
 			x->fd = -1;
+			p->ntcp--;
 			upstream_fail_soon(x);
 			return;
 		}

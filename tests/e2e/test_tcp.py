@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""End-to-end: TCP clients that do odd but legal things, and TCP queries
+that pile up towards the upstream.
+
+- a client that sends its queries and then closes its side of the
+  connection (shutdown(SHUT_WR), as nc and socat do) still gets every
+  answer, then the proxy closes;
+- a client that sends queries with large answers and never reads them
+  loses its connection within two idle timeouts (10 s each), rather than
+  holding one of the 256 connection slots for ever;
+- TCP clients pipelining queries for an upstream that takes TCP
+  connections but never answers on them: the proxy opens at most 256 TCP
+  connections to upstreams per worker, so its descriptors stay for the UDP
+  pool and UDP clients keep their answers, and the open-file limit is not
+  reached (the proxy starts here under a soft limit of 1024, which it
+  raises to what it budgets).
+"""
+
+import os
+import resource
+import socket
+import struct
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ.get("E2E_DIR")
+                or os.path.dirname(os.path.abspath(__file__)))
+
+import dns.message       # noqa: E402
+import dns.rcode         # noqa: E402
+
+from dnstest import (Suite, Proxy, ask, check, eq, make_query,  # noqa: E402
+                     StartError)
+from scripted_upstream import ScriptedUpstream, Rule, answer_rule  # noqa
+
+NOERROR = dns.rcode.NOERROR
+V4 = "93.184.215.14"
+TCP_IDLE = 10.0             # the proxy's idle timeout (listen_tcp.c)
+UPSTREAM_TCP_MAX = 256      # upstream TCP connections per worker
+N_CONN = 40                 # flooding TCP clients ...
+N_PIPE = 30                 # ... with this many queries each
+
+
+def conf(upstream, timeout=1500, attempts=2):
+    return ("[server]\nlisten = {listen}\nupstream = 127.0.0.1:%d\n"
+            "timeout = %d\nattempts = %d\nallow = 127.0.0.1/32 ::1/128\n\n"
+            "[dns64]\nprefix = 64:ff9b::/96\n"
+            % (upstream, timeout, attempts))
+
+
+def framed(name, qtype="A"):
+    w = make_query(name, qtype).to_wire()
+    return struct.pack("!H", len(w)) + w
+
+
+def read_answers(s, deadline):
+    """Framed messages from s until EOF or deadline: (messages, eof)."""
+    buf, out = b"", []
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return out, True
+        if not data:
+            return out, True
+        buf += data
+        while len(buf) >= 2:
+            n = struct.unpack("!H", buf[:2])[0]
+            if len(buf) < 2 + n:
+                break
+            out.append(dns.message.from_wire(buf[2:2 + n]))
+            buf = buf[2 + n:]
+    return out, False
+
+
+def proxy_send_queue(port, peer_port):
+    """Bytes queued in the kernel on the proxy's side of the connection
+    from peer_port (tx_queue in /proc/net/tcp), or -1."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            loc, rem = fields[1], fields[2]
+            if (int(loc.split(":")[1], 16) == port and
+                    int(rem.split(":")[1], 16) == peer_port):
+                return int(fields[4].split(":")[0], 16)
+    return -1
+
+
+def proxy_fds(p):
+    try:
+        return len(os.listdir("/proc/%d/fd" % p.proc.pid))
+    except OSError:
+        return -1
+
+
+def upstream_tcp_conns(port):
+    """Open TCP connections on this host to 127.0.0.1:port (the proxy's
+    side): established or being set up, not those closing."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            rem, state = fields[2], fields[3]
+            if int(rem.split(":")[1], 16) == port and state in ("01", "02"):
+                n += 1
+    return n
+
+
+def script(up):
+    S = up.set
+    S("slow.example.test", "A",
+      answer_rule("slow.example.test. 60 A %s" % V4, delay=0.3))
+    S("slow.example.test", "AAAA",
+      answer_rule("slow.example.test. 60 AAAA 2001:db8::1", delay=0.3))
+    # about 31 KB of TXT: few answers fill a small receive window
+    S("big.example.test", "TXT", answer_rule(*[
+        'big.example.test. 60 TXT "%03d%s"' % (i, "x" * 250)
+        for i in range(120)]))
+    for i in range(100):
+        S("u%d.example.test" % i, "A",
+          answer_rule("u%d.example.test. 60 A %s" % (i, V4)))
+    for c in range(N_CONN):
+        for i in range(N_PIPE):
+            S("t%d-%d.example.test" % (c, i), "A", Rule(silent=True))
+
+
+def main(suite):
+    suite.require_binary()
+    up = ScriptedUpstream().start()
+    suite.cleanups.append(up.stop)
+    script(up)
+
+    # A soft open-file limit of 1024, as on most systems: the proxy
+    # raises it to its budget, which the flood below must not exhaust.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft > 1024:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        p = Proxy(suite, conf(up.port), name="tcp").start()
+    except StartError as e:
+        suite.fail("start", str(e))
+        return
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    P = p.port
+
+    def half_close():
+        s = socket.create_connection(("127.0.0.1", P), timeout=3)
+        s.sendall(framed("slow.example.test", "A") +
+                  framed("slow.example.test", "AAAA"))
+        s.shutdown(socket.SHUT_WR)
+        msgs, eof = read_answers(s, time.monotonic() + 5)
+        s.close()
+        eq(len(msgs), 2, "answers after the client closed its side")
+        got = sorted(r.to_text() for m in msgs for rs in m.answer
+                     for r in rs)
+        eq(got, ["2001:db8::1", V4], "the answers")
+        check(eof, "the proxy did not close once both were answered")
+    suite.case("half_close_still_answered", half_close)
+
+    def not_reading():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # a small window: the answers pile up on the proxy's side
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", P))
+        me = s.getsockname()[1]
+        # One query at a time until the proxy's kernel send queue stops
+        # growing: the next answers stay in the proxy's own buffer, well
+        # under the 256 KB at which it gives up on a client at once.
+        sent, still, last = 0, 0, -1
+        while still < 2 and sent < 200:
+            s.sendall(framed("big.example.test", "TXT"))
+            sent += 1
+            time.sleep(0.1)
+            q = proxy_send_queue(P, me)
+            still = still + 1 if q == last else 0
+            last = q
+        check(still == 2, "the proxy's send queue kept growing (%d "
+              "answers, %d bytes queued)" % (sent, last))
+        t0 = time.monotonic()
+        # never read: within two idle timeouts the proxy gives up
+        time.sleep(2 * TCP_IDLE + 1)
+        msgs, eof = read_answers(s, time.monotonic() + 4)
+        s.close()
+        check(eof, "connection still open %.0f s after %d answers of "
+              "31 KB the client did not read (%d read now)"
+              % (time.monotonic() - t0, sent, len(msgs)))
+        eq(ask(P, "u0.example.test", "A", tcp=True).rcode, NOERROR,
+           "another TCP client")
+    suite.case("client_not_reading_closed", not_reading)
+
+    def flood():
+        conns = []
+        for c in range(N_CONN):
+            s = socket.create_connection(("127.0.0.1", P), timeout=5)
+            s.sendall(b"".join(framed("t%d-%d.example.test" % (c, i))
+                               for i in range(N_PIPE)))
+            conns.append(s)
+        try:
+            time.sleep(1.0)
+            peak = upstream_tcp_conns(up.port)
+            fds = proxy_fds(p)
+            rcodes = {}
+            for i in range(100):
+                r = ask(P, "u%d.example.test" % i, "A", timeout=4)
+                k = dns.rcode.to_text(r.rcode)
+                rcodes[k] = rcodes.get(k, 0) + 1
+                peak = max(peak, upstream_tcp_conns(up.port))
+                fds = max(fds, proxy_fds(p))
+        finally:
+            for s in conns:
+                s.close()
+        # the proxy's descriptors: upstream TCP (256 at most), the
+        # flooding clients, UDP pool sockets (one per UDP query at most)
+        # and a few of its own
+        bound = UPSTREAM_TCP_MAX + N_CONN + 100 + 40
+        check(fds <= bound, "the proxy holds %d descriptors for %d "
+              "pipelined TCP queries (more than %d): upstream TCP "
+              "connections not bounded" % (fds, N_CONN * N_PIPE, bound))
+        eq(rcodes, {"NOERROR": 100}, "UDP answers during the flood")
+        log = p.log_text()
+        check("Too many open files" not in log, "descriptors ran out: "
+              + p.log_tail())
+        check(log.count("TCP connections to upstreams: the limit") <= 2,
+              "the limit's warning is not rate-limited: "
+              + p.log_tail())
+        print("  %d pipelined TCP queries: %d descriptors and about %d "
+              "upstream TCP connections at most, 100 of 100 UDP queries "
+              "answered" % (N_CONN * N_PIPE, fds, peak))
+    suite.case("upstream_tcp_connections_bounded", flood)
+
+    def shutdown():
+        check(p.alive(), "died: " + p.log_tail())
+        eq(p.stop(timeout=10), 0, "exit status after SIGTERM")
+        log = p.log_text()
+        check("Sanitizer" not in log and "runtime error" not in log,
+              "sanitizer report in the log: " + p.log_tail(20))
+    suite.case("shutdown", shutdown)
+
+
+if __name__ == "__main__":
+    Suite("e2e-tcp", deadline=150).run(main)
