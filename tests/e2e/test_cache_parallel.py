@@ -97,72 +97,61 @@ COOKIE = 10
 ECS = 8
 
 
-def cookie_echo(q, transport):
-    """A with the client's cookie and a server cookie of 8 bytes."""
+def a_response(q, addr=V4, ttl=300, options=None):
+    """The answer to q: one A record, RA set, an OPT with options if
+    given."""
     r = dns.message.make_response(q)
     r.flags |= dns.flags.RA
+    if options is not None:
+        r.use_edns(0, 0, 1232, options=options)
     rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
                        dns.rdatatype.A, create=True)
-    rrs.add(dns.rdata.from_text("IN", "A", V4), 300)
-    opts = [o for o in q.options if o.otype == COOKIE]
-    if opts:
-        client = opts[0].to_wire()[:8]
-        r.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(
-            COOKIE, client + b"SRVCOOKY")])
+    rrs.add(dns.rdata.from_text("IN", "A", addr), ttl)
     return r
+
+
+def cookie_echo(q, transport):
+    """A with the client's cookie and a server cookie of 8 bytes."""
+    opts = [o for o in q.options if o.otype == COOKIE]
+    if not opts:
+        return a_response(q)
+    return a_response(q, options=[dns.edns.GenericOption(
+        COOKIE, opts[0].to_wire()[:8] + b"SRVCOOKY")])
 
 
 def subnet_echo(q, transport):
-    """A for the client's subnet: 192.0.2.x for 192.0.2.0/24, else V4."""
-    r = dns.message.make_response(q)
-    r.flags |= dns.flags.RA
+    """A for the client's subnet: 192.0.2.1 for 192.0.2.0/24, else
+    OTHER_V4; V4 without a subnet."""
     opts = [o for o in q.options if isinstance(o, dns.edns.ECSOption)]
-    addr = V4
-    if opts:
-        e = opts[0]
-        addr = "192.0.2.1" if e.address.startswith("192.0.2.") else \
-            OTHER_V4
-        r.use_edns(0, 0, 1232, options=[dns.edns.ECSOption(
-            e.address, e.srclen, 24)])
-    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
-                       dns.rdatatype.A, create=True)
-    rrs.add(dns.rdata.from_text("IN", "A", addr), 300)
-    return r
+    if not opts:
+        return a_response(q)
+    e = opts[0]
+    return a_response(
+        q, "192.0.2.1" if e.address.startswith("192.0.2.") else OTHER_V4,
+        options=[dns.edns.ECSOption(e.address, e.srclen, 24)])
 
 
 def ad_when_asked(q, transport):
-    r = dns.message.make_response(q)
-    r.flags |= dns.flags.RA
+    r = a_response(q)
     if q.flags & dns.flags.AD:
         r.flags |= dns.flags.AD
-    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
-                       dns.rdatatype.A, create=True)
-    rrs.add(dns.rdata.from_text("IN", "A", V4), 300)
     return r
 
 
 def badvers(q, transport):
     """RFC 6891 6.1.3: BADVERS to a version above 0, else an A record."""
+    if q.edns <= 0:
+        return a_response(q)
     r = dns.message.make_response(q)
     r.flags |= dns.flags.RA
-    if q.edns > 0:
-        r.use_edns(0, 0, 1232)
-        r.set_rcode(dns.rcode.BADVERS)
-        return r
-    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
-                       dns.rdatatype.A, create=True)
-    rrs.add(dns.rdata.from_text("IN", "A", V4), 300)
+    r.use_edns(0, 0, 1232)
+    r.set_rcode(dns.rcode.BADVERS)
     return r
 
 
 def big_ttl(q, transport):
     """A with TTL 2^31, which RFC 2181 8 reads as zero."""
-    r = dns.message.make_response(q)
-    r.flags |= dns.flags.RA
-    rrs = r.find_rrset(r.answer, q.question[0].name, dns.rdataclass.IN,
-                       dns.rdatatype.A, create=True)
-    rrs.add(dns.rdata.from_text("IN", "A", V4), 0x80000000)
-    return r
+    return a_response(q, ttl=0x80000000)
 
 
 # -- the upstream's script ---------------------------------------------------
