@@ -576,35 +576,51 @@ limit(size_t max, size_t cap)
  */
 static void
 answer_start(struct msg_builder *mb, const struct msg_info *qi,
-    uint16_t flags, uint8_t *out, size_t lim)
+    uint16_t flags, uint8_t *out, size_t lim, const struct opt_spec *opt)
 {
-	msg_build_init(mb, out, lim, qi->id, flags);
+	size_t	 reserve = 0;
+
+	/* Room for the OPT behind the records, whatever they take. */
+	if (opt != NULL && opt->on)
+		reserve = msg_opt_size(opt->ede, opt->src, opt->si);
+	msg_build_init(mb, out, reserve < lim ? lim - reserve : lim, qi->id,
+	    flags);
 	msg_build_question(mb, &qi->q);
 }
 
 /*
- * Add the OPT, finish, and when the answer did not fit lim (the smaller
- * of the client's size and the buffer) build it again truncated: header,
- * question and OPT with TC set (RFC 1035 4.2.1, RFC 6147 5.4), never cut
- * inside a record.  Returns the length, 0 if even that does not fit or
- * if a record to copy from the upstream's answer was malformed (the
- * caller answers SERVFAIL: a retry over TCP would not help).
+ * Add the OPT and finish.  When the records did not fit lim (the smaller
+ * of the client's size and the buffer) less the OPT's room, whole records
+ * are left out as RFC 2181 9 says (msg_build_cut()): the additional
+ * section, then the authority section, without TC; then answer records,
+ * with TC (RFC 1035 4.2.1, RFC 6147 5.4).  Over TCP that is the most a
+ * client can get.  Returns the length, 0 if even header, question and
+ * OPT do not fit or if a record to copy from the upstream's answer was
+ * malformed (the caller answers SERVFAIL: a retry would not help).
  */
 static size_t
 answer_finish(struct msg_builder *mb, const struct msg_info *qi,
     uint16_t flags, const struct opt_spec *opt, uint8_t *out, size_t lim)
 {
 	size_t		 n;
+	bool		 tc;
 
-	if (opt->on)
-		msg_build_opt_from(mb, opt->udp, opt->flags, opt->ede, opt->src,
-		    opt->si);
-	if ((n = msg_build_finish(mb)) != 0)
-		return n;
 	if (mb->malformed)
 		return 0;
+	if (msg_build_cut(mb, &tc)) {
+		if (tc)
+			wbuf_set_u16(&mb->b, 2, (uint16_t)(flags | DNS_FLAG_TC));
+		mb->b.cap = lim;	/* the OPT's room */
+		if (opt->on)
+			msg_build_opt_from(mb, opt->udp, opt->flags, opt->ede,
+			    opt->src, opt->si);
+		if ((n = msg_build_finish(mb)) != 0)
+			return n;
+		if (mb->malformed)
+			return 0;
+	}
 	/* without the upstream's options, which may be what did not fit */
-	answer_start(mb, qi, flags | DNS_FLAG_TC, out, lim);
+	answer_start(mb, qi, flags | DNS_FLAG_TC, out, lim, NULL);
 	if (opt->on)
 		msg_build_opt(mb, opt->udp, opt->flags, opt->ede);
 	return msg_build_finish(mb);
@@ -727,7 +743,7 @@ dns64_filter(const struct dns64_section *s, const struct msg_info *qi,
 	opt.ede = -1;			/* its own EDE options pass */
 	opt.src = resp;
 	opt.si = ri;
-	answer_start(&mb, qi, ri->flags, out, lim);
+	answer_start(&mb, qi, ri->flags, out, lim, &opt);
 	copy_section(&mb, s, resp, len, ri, DNS_SECTION_ANSWER,
 	    DNS_SECTION_ADDITIONAL);
 	return answer_finish(&mb, qi, ri->flags, &opt, out, lim);
@@ -816,7 +832,7 @@ a_answer_empty(const struct msg_info *qi, const uint8_t *a, size_t a_len,
 	struct opt_spec	 opt = our_opt(qi, -1, a, ani);
 	uint16_t	 flags = ani->flags & ~DNS_FLAG_AD;
 
-	answer_start(&mb, qi, flags, out, lim);
+	answer_start(&mb, qi, flags, out, lim, &opt);
 	copy_section(&mb, NULL, a, a_len, ani, DNS_SECTION_AUTHORITY,
 	    DNS_SECTION_AUTHORITY);
 	return answer_finish(&mb, qi, flags, &opt, out, lim);
@@ -874,7 +890,7 @@ dns64_synthesize(const struct dns64_section *s,
 	flags = aaaa != NULL ? ai->flags : ani->flags;
 	flags &= ~(DNS_FLAG_AD | DNS_FLAG_TC | DNS_RCODE_MASK);
 	flags |= ani->flags & DNS_FLAG_TC;
-	answer_start(&mb, qi, flags, out, lim);
+	answer_start(&mb, qi, flags, out, lim, &opt);
 
 	/* RFC 6147 5.1.5: the CNAME/DNAME chain goes with the answer. */
 	if (aaaa != NULL) {
@@ -1065,14 +1081,14 @@ dns64_ptr_answer(const struct dns64_section *s,
 
 	if (nptr == 0) {
 		opt = our_opt(qi, -1, resp, ri);
-		answer_start(&mb, qi, flags, out, lim);
+		answer_start(&mb, qi, flags, out, lim, &opt);
 		copy_section(&mb, NULL, resp, len, ri,
 		    DNS_SECTION_AUTHORITY, DNS_SECTION_AUTHORITY);
 		return answer_finish(&mb, qi, flags, &opt, out, lim);
 	}
 
 	opt = our_opt(qi, EDE_SYNTHESIZED, resp, ri);
-	answer_start(&mb, qi, flags, out, lim);
+	answer_start(&mb, qi, flags, out, lim, &opt);
 	if (s->reverse == DNS64_REVERSE_REWRITE) {
 		msg_iter_init_answer(&it, resp, len, ri);
 		while (msg_iter_next_lazy(&it, &rr) == 1) {
@@ -1189,7 +1205,7 @@ dns64_local_answer(const struct dns64_section *s,
 		return 0;
 
 	flags |= (uint16_t)rcode;
-	answer_start(&mb, qi, flags, out, lim);
+	answer_start(&mb, qi, flags, out, lim, &opt);
 	if (soa)
 		msg_build_rr(&mb, DNS_SECTION_AUTHORITY, wkn, sizeof(wkn),
 		    DNS_TYPE_SOA, DNS_CLASS_IN, DNS64_SOA_TTL, wkn_soa,

@@ -386,6 +386,53 @@ msg_build_question(struct msg_builder *mb, const struct msg_question *q)
 	mb->qname_len = q->name_len;
 	mb->qname_off = DNS_HDR_LEN;
 	mb->count[0] = 1;
+	mb->ans_len = mb->auth_len = mb->b.len;
+	memcpy(mb->ans_count, mb->count, sizeof(mb->count));
+	memcpy(mb->auth_count, mb->count, sizeof(mb->count));
+}
+
+/* A whole record is written: note where msg_build_cut() may go back to. */
+static void
+rr_done(struct msg_builder *mb)
+{
+	if (mb->overflow)
+		return;
+	if (mb->cur_section == DNS_SECTION_ANSWER) {
+		mb->ans_len = mb->b.len;
+		memcpy(mb->ans_count, mb->count, sizeof(mb->count));
+	}
+	if (mb->cur_section <= DNS_SECTION_AUTHORITY) {
+		mb->auth_len = mb->b.len;
+		memcpy(mb->auth_count, mb->count, sizeof(mb->count));
+	}
+}
+
+bool
+msg_build_cut(struct msg_builder *mb, bool *tc)
+{
+	*tc = false;
+	if (!mb->overflow)
+		return true;
+	if (mb->malformed || mb->ans_len == 0)
+		return false;
+	switch (mb->cur_section) {
+	case DNS_SECTION_ANSWER:
+		mb->b.len = mb->ans_len;
+		memcpy(mb->count, mb->ans_count, sizeof(mb->count));
+		*tc = true;
+		break;
+	case DNS_SECTION_AUTHORITY:
+		mb->b.len = mb->ans_len;
+		memcpy(mb->count, mb->ans_count, sizeof(mb->count));
+		*tc = mb->count[1] == 0;
+		break;
+	default:
+		mb->b.len = mb->auth_len;
+		memcpy(mb->count, mb->auth_count, sizeof(mb->count));
+		break;
+	}
+	mb->overflow = false;
+	return true;
 }
 
 /*
@@ -404,6 +451,7 @@ put_rr_head(struct msg_builder *mb, int section, const uint8_t *name,
 
 	if (mb->overflow)
 		return false;
+	mb->cur_section = section;
 	if (section < DNS_SECTION_ANSWER || section > DNS_SECTION_ADDITIONAL)
 		goto bad;
 	for (s = section + 1; s <= DNS_SECTION_ADDITIONAL; s++)
@@ -455,6 +503,7 @@ msg_build_rr(struct msg_builder *mb, int section, const uint8_t *name,
 	if (!wbuf_put_u16(&mb->b, rdlen) ||
 	    !wbuf_put_bytes(&mb->b, rdata, rdlen))
 		mb->overflow = true;
+	rr_done(mb);
 }
 
 void
@@ -466,6 +515,7 @@ msg_build_rr_qowner(struct msg_builder *mb, int section, uint16_t type,
 	if (!wbuf_put_u16(&mb->b, rdlen) ||
 	    !wbuf_put_bytes(&mb->b, rdata, rdlen))
 		mb->overflow = true;
+	rr_done(mb);
 }
 
 /*
@@ -550,6 +600,7 @@ msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
 	if (mb->b.len - rdstart - 2 > UINT16_MAX)
 		goto bad;
 	wbuf_set_u16(&mb->b, rdstart, (uint16_t)(mb->b.len - rdstart - 2));
+	rr_done(mb);
 	return;
 bad_src:
 	mb->malformed = true;
@@ -576,7 +627,7 @@ msg_build_opt(struct msg_builder *mb, uint16_t udp_size, uint16_t edns_flags,
  */
 static bool
 copy_opts(struct msg_builder *mb, const uint8_t *p, const uint8_t *end,
-    int ede)
+    int ede, size_t *size)
 {
 	const uint8_t	*o;
 	uint16_t	 code, olen;
@@ -589,10 +640,51 @@ copy_opts(struct msg_builder *mb, const uint8_t *p, const uint8_t *end,
 		if (code == EDNS_OPT_PADDING || (code == EDNS_OPT_EDE &&
 		    ede >= 0 && olen >= 2 && wire_get_u16(o + 4) == ede))
 			continue;
-		if (!wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
+		if (size != NULL)
+			*size += 4 + (size_t)olen;
+		else if (!wbuf_put_bytes(&mb->b, o, 4 + (size_t)olen))
 			return false;
 	}
 	return true;
+}
+
+size_t
+msg_opt_unpadded(const uint8_t *opt, size_t len, uint8_t *out, size_t cap)
+{
+	size_t		 n = 11, p;
+	uint16_t	 olen = 0;
+
+	if (len < 11 || cap < 11)
+		return 0;
+	memcpy(out, opt, 11);
+	for (p = 11; len - p >= 4; p += 4 + (size_t)olen) {
+		olen = wire_get_u16(opt + p + 2);
+		if (len - p - 4 < olen)
+			return 0;
+		if (wire_get_u16(opt + p) == EDNS_OPT_PADDING)
+			continue;
+		if (cap - n < 4 + (size_t)olen)
+			return 0;
+		memcpy(out + n, opt + p, 4 + (size_t)olen);
+		n += 4 + (size_t)olen;
+	}
+	wire_set_u16(out + 9, (uint16_t)(n - 11));
+	return n;
+}
+
+size_t
+msg_opt_size(int ede, const uint8_t *src, const struct msg_info *si)
+{
+	size_t	 n = 11;
+
+	if (ede >= 0 && ede <= UINT16_MAX)
+		n += 6;
+	else
+		ede = -1;
+	if (src != NULL && si != NULL && si->edns && si->opt_len >= 11)
+		(void)copy_opts(NULL, src + si->opt_off + 11,
+		    src + si->opt_off + si->opt_len, ede, &n);
+	return n;
 }
 
 void
@@ -619,7 +711,7 @@ msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
 		return;
 	/* RDLENGTH is filled in once the options are written */
 	rdlen_off = mb->b.len;
-	if (!wbuf_put_u16(&mb->b, 0) || !copy_opts(mb, p, end, ede))
+	if (!wbuf_put_u16(&mb->b, 0) || !copy_opts(mb, p, end, ede, NULL))
 		goto bad;
 	if (with_ede && (!wbuf_put_u16(&mb->b, EDNS_OPT_EDE) ||
 	    !wbuf_put_u16(&mb->b, 2) || !wbuf_put_u16(&mb->b, (uint16_t)ede)))
@@ -628,6 +720,7 @@ msg_build_opt_from(struct msg_builder *mb, uint16_t udp_size,
 	if (rdlen > UINT16_MAX)
 		goto bad;
 	wbuf_set_u16(&mb->b, rdlen_off, (uint16_t)rdlen);
+	rr_done(mb);
 	return;
 bad:
 	mb->overflow = true;
@@ -807,5 +900,7 @@ msg_client_udp_max(const struct msg_info *qi)
 {
 	if (!qi->edns || qi->edns_udp < DNS_UDP_PLAIN)
 		return DNS_UDP_PLAIN;
+	if (qi->edns_udp > DNS_UDP_MAX_PAYLOAD)
+		return DNS_UDP_MAX_PAYLOAD;
 	return qi->edns_udp;
 }

@@ -55,6 +55,7 @@
 #define EDE_SYNTHESIZED	29
 #define EDE_IS_DNSSEC(c)	((c) >= 6 && (c) <= 12)	/* RFC 8914 4.7-4.13 */
 #define DNS_UDP_PLAIN	512	/* client max without EDNS */
+#define DNS_UDP_MAX_PAYLOAD 65507	/* the most one IPv4 datagram holds */
 #define DNS_EDNS_OUR_SIZE 1232	/* UDP size we advertise */
 
 #define DNS_SECTION_ANSWER	0
@@ -191,10 +192,41 @@ struct msg_builder {
 	size_t		qname_len;	/* its name, at qname_off in b */
 	bool		overflow;
 	bool		malformed;	/* a copied RR did not parse */
+	/*
+	 * Where msg_build_cut() may go back to: the message after its last
+	 * whole answer record, and after its last whole answer or authority
+	 * record; the section of the record being written.
+	 */
+	size_t		ans_len, auth_len;
+	uint16_t	ans_count[4], auth_count[4];
+	int		cur_section;
 };
 
 void	msg_build_init(struct msg_builder *mb, uint8_t *out, size_t cap,
 	    uint16_t id, uint16_t flags);
+/*
+ * After an overflow for want of room, go back to a message of whole
+ * records (RFC 2181 9): when an additional record did not fit, without
+ * the additional section; an authority record, without authority and
+ * additional; an answer record, with the answer records that fit.  *tc
+ * says whether what was left out calls for TC: part of the answer, or
+ * the authority of an answer without answer records.  True when nothing
+ * overflowed too; false when the overflow was no want of room (a
+ * malformed source record) or came before the first record.
+ */
+bool	msg_build_cut(struct msg_builder *mb, bool *tc);
+/*
+ * Bytes msg_build_opt_from() writes for these arguments: what to keep
+ * free for the OPT record behind the others.
+ */
+size_t	msg_opt_size(int ede, const uint8_t *src, const struct msg_info *si);
+/*
+ * Copy the OPT RR at opt (len bytes, its framing checked by the parse)
+ * into out without its Padding options (RFC 7830: sized for the message
+ * they came in).  The length, or 0 when it still does not fit cap.
+ */
+size_t	msg_opt_unpadded(const uint8_t *opt, size_t len, uint8_t *out,
+	    size_t cap);
 void	msg_build_question(struct msg_builder *mb,
 	    const struct msg_question *q);
 /* A record with the given owner and RDATA (RDATA copied as is). */
@@ -277,7 +309,10 @@ size_t	msg_relay(const uint8_t *resp, size_t len, const struct msg_info *ri,
 size_t	msg_truncate(uint8_t *pkt, size_t len, size_t question_end,
 	    size_t opt_off, size_t opt_len, size_t max);
 
-/* Largest answer the client accepts over UDP: 512, or its EDNS size (>= 512). */
+/*
+ * Largest answer the client accepts over UDP: 512, or its EDNS size (>=
+ * 512), at most DNS_UDP_MAX_PAYLOAD: a larger one could not be sent.
+ */
 size_t	msg_client_udp_max(const struct msg_info *qi);
 
 #endif /* DNS64PROXY_MSG_H */

@@ -295,14 +295,22 @@ static int
 query_ask_on(struct query *q, struct upstream_xfer *x, upstream_done_fn done,
     const uint8_t *name, size_t name_len, uint16_t qtype, bool tcp)
 {
-	uint8_t	 pkt[DNS_HDR_LEN + DNS_MAX_NAME + 4 + 1024];
+	uint8_t	 pkt[DNS_HDR_LEN + DNS_MAX_NAME + 4 + 1024], unpadded[1024];
+	const uint8_t *opt = q->qi.edns ? q->qpkt + q->qi.opt_off : NULL;
 	size_t	 n, optlen = q->qi.edns ? q->qi.opt_len : 0;
 
-	if (optlen > 1024)
-		optlen = 0;	/* absurd OPT: ask without it */
+	/*
+	 * A large OPT is Padding, as a rule, which is for the message it
+	 * came in: ask with the rest (DO, the size, the other options).
+	 */
+	if (optlen > sizeof(unpadded)) {
+		optlen = msg_opt_unpadded(opt, optlen, unpadded,
+		    sizeof(unpadded));
+		opt = optlen > 0 ? unpadded : NULL;	/* absurd: without */
+	}
 	n = msg_build_query(pkt, sizeof(pkt), 0,
 	    q->qi.flags & (DNS_FLAG_RD | DNS_FLAG_CD), name, name_len, qtype,
-	    DNS_CLASS_IN, optlen ? q->qpkt + q->qi.opt_off : NULL, optlen);
+	    DNS_CLASS_IN, opt, optlen);
 	if (n == 0)
 		return -1;
 	return upstream_start(x, q->px->pool, &q->cfg->c, tcp || q->r->tcp,

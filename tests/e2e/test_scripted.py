@@ -227,6 +227,7 @@ def script(up):
     # 6. DNSSEC
     v4only("dnssec.example.test")
     v4only("dnssec2.example.test")
+    v4only("padded.example.test")
 
     # 7. truncation
     S("tc.example.test", "TXT", answer_rule(
@@ -776,6 +777,21 @@ def main(suite):
             r = ask(P, "dnssec2.example.test", "AAAA", do=True)
             expect_synth(r, "dnssec2.example.test", [V4_WKP])
         suite.case("do_without_cd_synthesized", do_only)
+
+        def padded():
+            # 1100 bytes of Padding (RFC 7830) in the client's OPT: the
+            # follow-up A query still carries EDNS and DO, without it
+            pad = dns.edns.GenericOption(12, b"\0" * 1100)
+            r = ask(P, "padded.example.test", "AAAA", do=True,
+                    options=[pad])
+            expect_synth(r, "padded.example.test", [V4_WKP])
+            qs = saw(up, "padded.example.test", "A")
+            check(qs, "no A query")
+            eq((qs[0].edns, bool(qs[0].ednsflags & dns.flags.DO)), (0, True),
+               "EDNS version and DO of the A query")
+            eq([o.otype for o in qs[0].options], [],
+               "options of the A query (the Padding left out)")
+        suite.case("padded_client_a_query_keeps_edns", padded)
 
         # ---- 7. truncation and TCP ------------------------------------------
         def tc():

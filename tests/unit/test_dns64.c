@@ -1041,7 +1041,9 @@ Test(filter, truncates)
 	parse_out(&o);
 	cr_assert_leq(o.len, 80);
 	cr_assert(o.mi.flags & DNS_FLAG_TC);
-	cr_assert_eq(o.mi.ancount + o.mi.nscount, 0);
+	/* header, question, OPT and the one whole AAAA that fits with it */
+	cr_assert_eq(o.mi.ancount, 1);
+	cr_assert_eq(o.mi.nscount, 0);
 	cr_assert(o.mi.edns);
 	assert_client(&o, &q);
 	cr_assert_eq(dns64_filter(&s, &q.mi, r.buf, r.len, &r.mi, 512, o.buf,
@@ -1483,6 +1485,118 @@ Test(synthesize, aaaa_timeout_a_empty)
 	cr_assert_neq(x.o.mi.ede, EDE_SYNTHESIZED);
 }
 
+/*
+ * RFC 2181 9: no TC "merely because some extra information could have been
+ * included".  4 A records with 6 NS and 12 glue records: for a client of
+ * 512 bytes the AAAA records go out whole with the authority, without the
+ * glue, and without TC.
+ */
+Test(synthesize, extras_left_out_without_tc)
+{
+	static struct synth x;
+	static struct respspec a = {
+		QN, DNS_TYPE_A, DNS_FLAG_RA, false, -1, { { 0 } }
+	};
+	static char addrs[4][16], ns[6][32], glue[12][16];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "8.8.%zu.1", i);
+		a.rr[n++] = (struct rrspec){ AN, QN, DNS_TYPE_A, 300,
+		    addrs[i] };
+	}
+	for (i = 0; i < 6; i++) {
+		snprintf(ns[i], sizeof(ns[i]), "ns%zu.example.com.", i);
+		a.rr[n++] = (struct rrspec){ NS, "example.com.", DNS_TYPE_NS,
+		    3600, ns[i] };
+	}
+	for (i = 0; i < 12; i++) {
+		snprintf(glue[i], sizeof(glue[i]), "192.0.2.%zu", i + 1);
+		a.rr[n++] = (struct rrspec){ AR, ns[i % 6], DNS_TYPE_A, 3600,
+		    glue[i] };
+	}
+	section(&x.s, NULL, NULL);
+	mkquery(&x.q, 0x7777, QN, DNS_TYPE_AAAA, false);
+	run_synth(&x, &aaaa_nodata, &a, 65535);
+	cr_assert_gt(x.o.len, 512, "the test answer fits 512 whole");
+	cr_assert_eq(x.o.mi.arcount, 12);
+	run_synth(&x, &aaaa_nodata, &a, 512);
+	cr_assert_leq(x.o.len, 512);
+	cr_assert_eq(x.o.mi.flags & DNS_FLAG_TC, 0, "TC for extra records");
+	cr_assert_eq(x.o.mi.ancount, 4);
+	for (i = 0; i < 4; i++) {
+		char	 want[64];
+
+		snprintf(want, sizeof(want), "64:ff9b::808:%zx01", i);
+		assert_aaaa(&x.o, find(&x.o, AN, DNS_TYPE_AAAA, i), want);
+	}
+	cr_assert_eq(x.o.mi.nscount, 6, "the authority fits: kept whole");
+	cr_assert_eq(x.o.mi.arcount, 0, "glue left out whole");
+}
+
+/*
+ * Over TCP the limit is 65535 bytes: 2400 A records make 2400 AAAA of 28
+ * bytes, 67200 bytes.  The client gets the AAAA records that fit, whole,
+ * with TC: not an empty answer that looks like "no address".
+ */
+Test(synthesize, tcp_limit_keeps_what_fits)
+{
+	static struct synth x;
+	static uint8_t	 qn[DNS_MAX_NAME];
+	struct msg_builder mb;
+	struct msg_question q;
+	struct msg_iter	 it;
+	struct msg_rr	 rr;
+	size_t		 i, naaaa = 0;
+	int		 r;
+
+	section(&x.s, NULL, NULL);
+	mkquery(&x.q, 0x7777, QN, DNS_TYPE_AAAA, true);
+	mkresp(&x.aaaa, &aaaa_nodata);
+	memset(&q, 0, sizeof(q));
+	q.name_len = wname(QN, qn);
+	memcpy(q.name, qn, q.name_len);
+	q.qtype = DNS_TYPE_A;
+	q.qclass = DNS_CLASS_IN;
+	{
+		static uint8_t	 abuf[65535];
+		static struct msg_info ami;
+		size_t		 alen;
+
+		msg_build_init(&mb, abuf, sizeof(abuf), 0x7777,
+		    DNS_FLAG_QR | DNS_FLAG_RA);
+		msg_build_question(&mb, &q);
+		for (i = 0; i < 2400; i++) {
+			uint8_t	 a4[4] = { 93, (uint8_t)(i >> 8), (uint8_t)i,
+			    1 };
+
+			msg_build_rr_qowner(&mb, AN, DNS_TYPE_A, DNS_CLASS_IN,
+			    300, a4, 4);
+		}
+		alen = msg_build_finish(&mb);
+		cr_assert_gt(alen, 0);
+		cr_assert(msg_parse_response(abuf, alen, &ami));
+		x.o.len = dns64_synthesize(&x.s, &x.q.mi, x.aaaa.buf,
+		    x.aaaa.len, &x.aaaa.mi, abuf, alen, &ami, 65535, x.o.buf,
+		    sizeof(x.o.buf), &x.synthesized);
+	}
+	cr_assert_gt(x.o.len, 0);
+	cr_assert_leq(x.o.len, 65535);
+	cr_assert(msg_parse_response(x.o.buf, x.o.len, &x.o.mi));
+	cr_assert(x.o.mi.flags & DNS_FLAG_TC, "no TC: %zu bytes, %u AAAA",
+	    x.o.len, x.o.mi.ancount);
+	cr_assert(x.o.mi.edns);
+	msg_iter_init(&it, x.o.buf, x.o.len, &x.o.mi);
+	while ((r = msg_iter_next_lazy(&it, &rr)) == 1)
+		if (rr.type == DNS_TYPE_AAAA && rr.rdlen == 16)
+			naaaa++;
+	cr_assert_eq(r, 0);
+	cr_assert_eq(naaaa, x.o.mi.ancount);
+	cr_assert_gt(naaaa, 2300, "only %zu AAAA of 2400 kept", naaaa);
+	cr_assert_lt(naaaa, 2400);
+	cr_assert_gt(x.o.len + 28, 65535, "room for one more AAAA was left");
+}
+
 Test(synthesize, truncated)
 {
 	static struct synth x;
@@ -1499,13 +1613,27 @@ Test(synthesize, truncated)
 	}
 	section(&x.s, NULL, NULL);
 	mkquery(&x.q, 0x7777, QN, DNS_TYPE_AAAA, true);
-	/* 24 A records: 24 AAAA of 28 bytes do not fit 512 */
+	/*
+	 * 24 A records: 24 AAAA of 28 bytes do not fit 512.  The answer
+	 * holds the whole records that fit with the OPT, in order, and TC
+	 * (RFC 2181 9).
+	 */
 	run_synth(&x, &aaaa_nodata, &a, 512);
 	cr_assert_leq(x.o.len, 512);
 	cr_assert(x.o.mi.flags & DNS_FLAG_TC);
-	cr_assert_eq(x.o.mi.ancount, 0);
+	cr_assert_gt(x.o.mi.ancount, 10);
+	cr_assert_lt(x.o.mi.ancount, NRR);
+	cr_assert_gt(x.o.len + 28, 512, "room for one more AAAA was left "
+	    "(%zu bytes)", x.o.len);
+	for (i = 0; i < x.o.mi.ancount; i++) {
+		char	 want[64];
+
+		snprintf(want, sizeof(want), "64:ff9b::808:%zx01", i);
+		assert_aaaa(&x.o, find(&x.o, AN, DNS_TYPE_AAAA, i), want);
+	}
 	cr_assert_eq(x.o.mi.nscount, 0);
 	cr_assert(x.o.mi.edns);
+	cr_assert_eq(x.o.mi.ede, EDE_SYNTHESIZED);
 	cr_assert(x.synthesized);
 	/* the same over TCP fits */
 	run_synth(&x, &aaaa_nodata, &a, 65535);

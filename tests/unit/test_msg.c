@@ -1870,6 +1870,31 @@ Test(msg_truncate, cases)
 	cr_assert_eq(msg_truncate(p, 5, 12, 0, 0, 4), 5);
 }
 
+/* The client's OPT without its Padding, for the queries the proxy asks. */
+Test(msg_opt, unpadded)
+{
+	static const uint8_t opt[] = {
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0,	/* 1232, DO */
+		0, 23,					/* RDLENGTH */
+		0, 12, 0, 5, 0, 0, 0, 0, 0,		/* Padding */
+		0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,	/* COOKIE */
+		0, 12, 0, 0,				/* Padding */
+	};
+	uint8_t		 out[64];
+	size_t		 n;
+
+	n = msg_opt_unpadded(opt, sizeof(opt), out, sizeof(out));
+	cr_assert_eq(n, 11 + 12);
+	cr_assert_arr_eq(out, opt, 9, "owner, type, class, TTL");
+	cr_assert_eq(wire_get_u16(out + 9), 12);
+	cr_assert_arr_eq(out + 11, opt + 20, 12, "the COOKIE");
+	cr_assert_eq(msg_opt_unpadded(opt, sizeof(opt), out, 22), 0,
+	    "no room");
+	cr_assert_eq(msg_opt_unpadded(opt, 10, out, sizeof(out)), 0);
+	/* an option running past the end */
+	cr_assert_eq(msg_opt_unpadded(opt, 30, out, sizeof(out)), 0);
+}
+
 Test(msg_client, udp_max)
 {
 	static const struct {
@@ -1885,7 +1910,9 @@ Test(msg_client, udp_max)
 		{ true, 513, 513 },
 		{ true, 1232, 1232 },
 		{ true, 4096, 4096 },
-		{ true, 65535, 65535 },
+		{ true, 65507, 65507 },
+		{ true, 65508, 65507 },	/* no IPv4 datagram holds more */
+		{ true, 65535, 65507 },
 	};
 	struct msg_info	mi;
 	size_t		i;
