@@ -167,13 +167,20 @@ udp_respond(struct responder *r, const struct sockaddr *client,
 static void
 udp_hold(struct responder *r)
 {
-	(void)r;
+	struct listener	*l = container_of(r, struct listener, udp_resp);
+
+	l->refs++;
 }
 
 static void
 udp_release(struct responder *r)
 {
-	(void)r;
+	struct listener	*l = container_of(r, struct listener, udp_resp);
+
+	if (--l->refs == 0 && l->dropped) {
+		listener_close(l);
+		free(l);
+	}
 }
 
 static void
@@ -236,6 +243,26 @@ listener_stop(struct listener *l)
 		return;
 	ev_io_stop(l->px->loop, &l->udp_io);
 	ev_io_stop(l->px->loop, &l->tcp_io);
+}
+
+void
+listener_drop(struct listener *l)
+{
+	listener_stop(l);
+	if (l->tcp_fd >= 0)
+		close(l->tcp_fd);
+	l->tcp_fd = -1;
+	if (l->refs == 0) {
+		listener_close(l);
+		free(l);
+		return;
+	}
+	/* the answers still to come leave at once, not from the queue */
+	if (l->udp_fd >= 0)
+		listen_udp_flush(l);
+	free(l->out.slab);
+	l->out.slab = NULL;
+	l->dropped = true;
 }
 
 void

@@ -52,6 +52,8 @@ struct listener {
 	ev_io		 tcp_io;
 	struct responder udp_resp;
 	struct udp_out	 out;
+	unsigned	 refs;		/* UDP queries in flight from it */
+	bool		 dropped;	/* by a reload: freed at refs == 0 */
 };
 
 /* Bind the UDP and TCP sockets (before dropping privileges), with
@@ -64,6 +66,13 @@ void	listen_tcp_start(struct listener *l, struct proxy *px);
 /* Stop taking new queries (shutdown); open TCP connections finish. */
 void	listener_stop(struct listener *l);
 void	listener_close(struct listener *l);
+/*
+ * A reload dropped l's address: stop taking queries and close the TCP
+ * socket at once; the UDP socket stays for the answers to the queries in
+ * flight (sent from the address they were asked on), and l is closed and
+ * freed when the last of them lets go.
+ */
+void	listener_drop(struct listener *l);
 /* Send the UDP answers queued on l (called before the loop blocks). */
 void	listen_udp_flush(struct listener *l);
 /* Called when a TCP connection closes, to resume accepting. */

@@ -90,8 +90,7 @@ worker_del_listener(struct worker *w, const struct sockaddr_storage *ss)
 		if (!addr_equal((const struct sockaddr *)&px->listeners[i]->addr,
 		    (const struct sockaddr *)ss))
 			continue;
-		listener_close(px->listeners[i]);
-		free(px->listeners[i]);
+		listener_drop(px->listeners[i]);
 		px->listeners[i] = px->listeners[--px->nlisteners];
 		return;
 	}

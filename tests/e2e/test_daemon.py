@@ -810,6 +810,56 @@ def main(suite):
             px.stop()
     case("sighup_listen_add_remove", sighup_listen_add_remove)
 
+    # == 5b. ... while queries asked on that address are in flight ==========
+    def sighup_remove_listen_in_flight():
+        # Each round: a query for a name the upstream answers after 0.4 s
+        # goes to the second address, and a reload drops that address
+        # before the answer.  The answer still comes, from the address
+        # it was asked on (the proxy used to free the listener under the
+        # query: no answer, and under load a crash).
+        for i in range(6):
+            up.set("if%d.slow.example.test" % i, "A", Rule(
+                answer=["if%d.slow.example.test. 60 A %s" % (i, V4)],
+                delay=0.4))
+        px = Proxy(suite, server_conf(), name="dropinflight").start()
+        try:
+            base = count_re(px, "configuration reloaded")
+            for i in range(6):
+                p2 = free_port(False)
+                px.write_conf(server_conf().format(
+                    listen=px.listen_text(px.port) + " 127.0.0.1:%d" % p2))
+                px.signal(signal.SIGHUP)
+                base += 1
+                check(wait_for(lambda: count_re(
+                    px, "configuration reloaded") >= base, 3),
+                    "no reload logged: %s" % px.log_tail())
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.settimeout(3)
+                q = make_query("if%d.slow.example.test" % i, "A")
+                s.sendto(q.to_wire(), ("127.0.0.1", p2))
+                time.sleep(0.1)
+                px.write_conf(server_conf().format(
+                    listen=px.listen_text(px.port)))
+                px.signal(signal.SIGHUP)
+                base += 1
+                try:
+                    data, src = s.recvfrom(65535)
+                except socket.timeout:
+                    raise CheckFailed("round %d: no answer to the query in "
+                                      "flight on the dropped address" % i)
+                finally:
+                    s.close()
+                eq(src, ("127.0.0.1", p2), "round %d: answer's source" % i)
+                m = dns.message.from_wire(data)
+                eq([r.to_text() for rs in m.answer for r in rs], [V4],
+                   "round %d: the answer" % i)
+                check(px.alive(), "died: %s" % px.log_tail())
+            r = ask(px.port, "keep.example.test", "AAAA")
+            eq(aaaa_of(r), [OLD_ADDR], "AAAA on the kept port")
+        finally:
+            px.stop()
+    case("sighup_remove_listen_in_flight", sighup_remove_listen_in_flight)
+
     # == 6. SIGTERM drains the queries in flight ===========================
     def sigterm_drains():
         timeout_ms, attempts = 2000, 1
