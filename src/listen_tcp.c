@@ -191,6 +191,16 @@ tcp_close(struct tcp_conn *c)
 	ev_io_stop(px->loop, &c->rio);
 	ev_io_stop(px->loop, &c->wio);
 	ev_timer_stop(px->loop, &c->idle);
+	if (c->eof) {
+		uint8_t	 junk[4096];
+		int	 i;
+
+		/* what the client sent since is dropped, but read: unread
+		 * bytes would turn the close into a RST */
+		for (i = 0; i < 16; i++)
+			if (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+				break;
+	}
 	close(c->fd);
 	c->fd = -1;
 	c->closed = true;
@@ -229,6 +239,24 @@ tcp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t		 n;
 
 	(void)revents;
+	/*
+	 * Stopping (SIGTERM): no new queries, those in flight are answered,
+	 * as if the client had closed its side.
+	 */
+	if (c->px->stopping) {
+		uint8_t	 junk[4096];
+		int	 i;
+
+		/* read and dropped: unread bytes would make close() a RST,
+		 * which can take the last answers with it */
+		for (i = 0; i < 16; i++)
+			if (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+				break;
+		c->eof = true;
+		if (c->pending == 0 && c->outlen == 0)
+			tcp_close(c);
+		return;
+	}
 	if (c->rhave < 2) {
 		n = recv(c->fd, c->lenbuf + c->rhave, 2 - c->rhave, 0);
 		if (n <= 0)

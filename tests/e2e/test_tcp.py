@@ -8,6 +8,9 @@ that pile up towards the upstream.
 - a client that sends queries with large answers and never reads them
   loses its connection within two idle timeouts (10 s each), rather than
   holding one of the 256 connection slots for ever;
+- SIGTERM with a TCP client that keeps sending on its connection: the
+  query in flight is answered, the later ones are not read, and the proxy
+  exits at once instead of at its drain deadline;
 - TCP clients pipelining queries for an upstream that takes TCP
   connections but never answers on them: the proxy opens at most 256 TCP
   connections to upstreams per worker, so its descriptors stay for the UDP
@@ -18,6 +21,7 @@ that pile up towards the upstream.
 
 import os
 import resource
+import signal
 import socket
 import struct
 import sys
@@ -28,6 +32,7 @@ sys.path.insert(0, os.environ.get("E2E_DIR")
                 or os.path.dirname(os.path.abspath(__file__)))
 
 import dns.message       # noqa: E402
+import dns.rdatatype     # noqa: E402
 import dns.rcode         # noqa: E402
 
 from dnstest import (Suite, Proxy, ask, check, eq, make_query,  # noqa: E402
@@ -234,6 +239,42 @@ def main(suite):
               "upstream TCP connections at most, 100 of 100 UDP queries "
               "answered" % (N_CONN * N_PIPE, fds, peak))
     suite.case("upstream_tcp_connections_bounded", flood)
+
+    def sigterm_busy_tcp():
+        q = Proxy(suite, conf(up.port, timeout=2000, attempts=2),
+                  name="tcpterm").start()
+        try:
+            s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
+            s.sendall(framed("slow.example.test", "A"))
+            time.sleep(0.1)
+            t0 = time.monotonic()
+            q.signal(signal.SIGTERM)
+            got, deadline = [], time.monotonic() + 6
+            while time.monotonic() < deadline and q.alive():
+                try:
+                    # slow too: one is always in flight
+                    s.sendall(framed("slow.example.test", "AAAA"))
+                except OSError:
+                    break
+                msgs, eof = read_answers(s, time.monotonic() + 0.1)
+                got += msgs
+                if eof:
+                    break
+            rc = q.proc.wait(timeout=10)
+            took = time.monotonic() - t0
+            s.close()
+        finally:
+            q.stop()
+        asked = [(m.question[0].name.to_text(), m.question[0].rdtype)
+                 for m in got]
+        check(("slow.example.test.", dns.rdatatype.A) in asked,
+              "the query in flight at SIGTERM got no answer: %r" % asked)
+        eq(rc, 0, "exit status")
+        # the drain deadline is 2 x 2 x 2 s + 1 s = 9 s
+        check(took < 3.0, "took %.1f s to stop: new queries on the open "
+              "connection kept the drain going (%d answers)"
+              % (took, len(got)))
+    suite.case("sigterm_stops_reading_tcp", sigterm_busy_tcp)
 
     def shutdown():
         check(p.alive(), "died: " + p.log_tail())
