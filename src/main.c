@@ -413,6 +413,8 @@ reload(void)
 	struct config	*c;
 	size_t		 nadd = 0, ndel = 0, i;
 	unsigned	 w;
+	bool		 stats_change;
+	int		 http_fd = -1;
 
 	if ((c = malloc(sizeof(*c))) == NULL) {
 		log_warnx("reload: out of memory; configuration unchanged");
@@ -441,30 +443,34 @@ reload(void)
 	for (i = 0; i < c->nlisten; i++) {
 		if (config_listens_on(d.running, &c->listen[i]))
 			continue;
-		if (bind_address(&c->listen[i], d.nworkers, add[nadd]) < 0) {
-			log_warnx("reload: configuration unchanged");
-			while (nadd-- > 0)
-				for (w = 0; w < d.nworkers; w++) {
-					listener_close(add[nadd][w]);
-					free(add[nadd][w]);
-				}
-			free(c);
-			flush_caches();
-			return;
-		}
+		if (bind_address(&c->listen[i], d.nworkers, add[nadd]) < 0)
+			goto refuse;
 		nadd++;
 	}
+	/*
+	 * A new statistics address is bound before anything changes, like
+	 * a new listen address: when it cannot be, the whole file is
+	 * refused and the running endpoint stays.
+	 */
+	stats_change = c->stats_set != d.running->stats_set ||
+	    (c->stats_set && !addr_equal((struct sockaddr *)&c->stats_listen,
+	    (struct sockaddr *)&d.running->stats_listen));
+	if (stats_change && c->stats_set &&
+	    (http_fd = stats_open(c, NULL)) < 0)
+		goto refuse;
 	for (i = 0; i < d.running->nlisten; i++)
 		if (!config_listens_on(c, &d.running->listen[i]))
 			del[ndel++] = d.running->listen[i];
 
-	if (c->stats_set != d.running->stats_set || (c->stats_set &&
-	    !addr_equal((struct sockaddr *)&c->stats_listen,
-	    (struct sockaddr *)&d.running->stats_listen))) {
+	if (stats_change) {
 		if (d.http != NULL)
 			stats_http_stop(d.http);
 		d.http = NULL;
-		(void)stats_open(c, d.workers[0].px.loop);
+		if (http_fd >= 0 && (d.http = stats_http_start(
+		    d.workers[0].px.loop, http_fd, collect_stats, NULL)) == NULL) {
+			log_warnx("reload: /metrics not served: out of memory");
+			close(http_fd);
+		}
 	}
 
 	for (w = 0; w < d.nworkers; w++) {
@@ -482,6 +488,17 @@ reload(void)
 	    "%zu closed), %zu upstreams, %zu dns64 sections",
 	    d.running->nlisten, nadd, ndel, d.running->nupstream,
 	    d.running->nsections);
+	return;
+
+refuse:
+	log_warnx("reload: configuration unchanged");
+	while (nadd-- > 0)
+		for (w = 0; w < d.nworkers; w++) {
+			listener_close(add[nadd][w]);
+			free(add[nadd][w]);
+		}
+	free(c);
+	flush_caches();
 }
 
 static void

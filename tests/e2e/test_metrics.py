@@ -12,6 +12,7 @@ that never sends its request, which must not hold up the DNS path.
 import http.client
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -346,6 +347,42 @@ def case_client_drop(p):
     d.check({Q_UDP: 1, D_CLIENT: 1})
 
 
+def case_stats_reload_refused(p):
+    """A reload whose new [stats] address cannot be bound is refused as a
+    whole: the running endpoint keeps serving.  Once the address is free,
+    the next reload moves the endpoint there."""
+    old = p.stats_port
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    new = blocker.getsockname()[1]
+    text = p.conf_tmpl.format(port=p.port, listen=p.listen_text(p.port))
+    try:
+        before = p.log_text().count("configuration unchanged")
+        p.write_conf(text + "\n[stats]\nlisten = 127.0.0.1:%d\n" % new)
+        p.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while (p.log_text().count("configuration unchanged") == before and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        check(p.log_text().count("configuration unchanged") > before,
+              "the reload was not refused: " + p.log_tail())
+        eq(http_req(old)[0], 200, "the running endpoint after the refusal")
+    finally:
+        blocker.close()
+    before = p.log_text().count("configuration reloaded")
+    p.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while (p.log_text().count("configuration reloaded") == before and
+           time.monotonic() < deadline):
+        time.sleep(0.05)
+    check(p.log_text().count("configuration reloaded") > before,
+          "no reload once the address was free: " + p.log_tail())
+    time.sleep(0.2)
+    eq(http_req(new)[0], 200, "the endpoint on the new address")
+    p.stats_port = new
+
+
 def case_stalled_scraper(p):
     """Scrapers that connect and never ask hold no DNS answer back; a
     full house of them does not stop the next scrape once they go."""
@@ -421,6 +458,7 @@ def main(suite):
         ("counters_client_drop", case_client_drop),
         ("counters_late_answers", case_late),
         ("stalled_scraper_does_not_block_dns", case_stalled_scraper),
+        ("stats_reload_refused_keeps_endpoint", case_stats_reload_refused),
     ])
     run_block("parallel", "127.0.0.1:%d" % up.port, [
         ("counters_parallel_a_not_needed", case_parallel_a_not_needed),
