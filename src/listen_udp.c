@@ -76,6 +76,38 @@ listener_socket(const struct sockaddr_storage *ss, int type, bool reuseport)
 }
 
 int
+listener_probe(const struct sockaddr_storage *ss)
+{
+	static const int types[2] = { SOCK_DGRAM, SOCK_STREAM };
+	char	 name[64];
+	int	 fd, i, on = 1, saved;
+
+	for (i = 0; i < 2; i++) {
+		if ((fd = socket(ss->ss_family, types[i] | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		if (types[i] == SOCK_STREAM)	/* past TIME_WAIT */
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+		if (ss->ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+			    sizeof(on));
+		if (bind(fd, (const struct sockaddr *)ss,
+		    addr_len((const struct sockaddr *)ss)) < 0) {
+			saved = errno;
+			close(fd);
+			addr_format((const struct sockaddr *)ss, name,
+			    sizeof(name));
+			errno = saved;
+			log_warn("cannot listen on %s (%s)", name,
+			    i == 0 ? "UDP" : "TCP");
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int
 listener_bind(struct listener *l, const struct sockaddr_storage *ss,
     bool reuseport)
 {

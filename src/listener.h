@@ -61,6 +61,11 @@ struct listener {
  * errno and a message logged. */
 int	listener_bind(struct listener *l, const struct sockaddr_storage *ss,
 	    bool reuseport);
+/*
+ * Is ss free, for UDP and TCP alike, to a socket without SO_REUSEPORT?
+ * 0, or -1 with errno and a message logged.
+ */
+int	listener_probe(const struct sockaddr_storage *ss);
 void	listen_udp_start(struct listener *l, struct proxy *px);
 void	listen_tcp_start(struct listener *l, struct proxy *px);
 /* Stop taking new queries (shutdown); open TCP connections finish. */

@@ -157,6 +157,13 @@ bind_address(const struct sockaddr_storage *ss, unsigned nworkers,
 {
 	unsigned	 i;
 
+	/*
+	 * SO_REUSEPORT would let the workers' sockets join those another
+	 * process (a second instance of the same user) has on ss, and share
+	 * its queries: see first that nobody holds it.
+	 */
+	if (nworkers > 1 && listener_probe(ss) < 0)
+		return -1;
 	for (i = 0; i < nworkers; i++) {
 		if ((out[i] = calloc(1, sizeof(*out[i]))) == NULL ||
 		    listener_bind(out[i], ss, nworkers > 1) < 0) {

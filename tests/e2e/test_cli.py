@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -267,6 +268,39 @@ level = loud
             u.close()
             t.close()
     suite.case("listen_port_in_use_exit_3", port_in_use)
+
+    def second_instance():
+        # workers = 2 binds with SO_REUSEPORT, which would let a second
+        # instance of the same user join the first one's sockets and take
+        # half its queries (and its pidfile)
+        p = free_port(False)
+        text = ("[server]\nlisten = 127.0.0.1:%d\nupstream = 127.0.0.1:%d\n"
+                "workers = 2\n" % (p, uport))
+        path = write("twice.conf", text)
+        first = subprocess.Popen([B, "-f", "-c", path],
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            up = False
+            while time.monotonic() < deadline and not up:
+                try:
+                    socket.create_connection(("127.0.0.1", p), 0.2).close()
+                    up = True
+                except OSError:
+                    time.sleep(0.05)
+            check(up, "the first instance did not start")
+            rc, out, err = run_cmd([B, "-f", "-c", path], timeout=10)
+            eq(rc, 3, "exit status of a second instance on the same "
+               "address")
+            check("cannot listen on 127.0.0.1:%d" % p in err,
+                  "no reason on stderr: %r" % err)
+            check(first.poll() is None, "the first instance stopped")
+        finally:
+            first.terminate()
+            first.wait(10)
+    suite.case("second_instance_workers_2_exit_3", second_instance)
 
     def upstream_is_listen():
         p = free_port(False)
