@@ -432,6 +432,38 @@ msg_build_cut(struct msg_builder *mb, bool *tc)
 		break;
 	}
 	mb->overflow = false;
+	/* names past the cut are gone: no pointer may aim there */
+	while (mb->nnames > 0 &&
+	    mb->name_off[mb->nnames - 1] >= mb->b.len)
+		mb->nnames--;
+	return true;
+}
+
+/*
+ * Write name (uncompressed wire form): as a pointer to an earlier copy of
+ * it, byte for byte (so letter case stays as it was), when compress
+ * allows, else in full, remembered for the names after it.  The root
+ * stays its one byte.
+ */
+static bool
+put_name(struct msg_builder *mb, const uint8_t *name, size_t len,
+    bool compress)
+{
+	size_t		 off = mb->b.len;
+	unsigned	 i;
+
+	if (len > 1 && compress)
+		for (i = 0; i < mb->nnames; i++)
+			if (mb->name_len[i] == len && memcmp(mb->b.buf +
+			    mb->name_off[i], name, len) == 0)
+				return wbuf_put_u16(&mb->b,
+				    (uint16_t)(0xc000 | mb->name_off[i]));
+	if (!wbuf_put_bytes(&mb->b, name, len))
+		return false;
+	if (len > 1 && off < 0x4000 && mb->nnames < MSG_BUILD_NAMES) {
+		mb->name_off[mb->nnames] = (uint16_t)off;
+		mb->name_len[mb->nnames++] = (uint8_t)len;
+	}
 	return true;
 }
 
@@ -470,7 +502,7 @@ put_rr_head(struct msg_builder *mb, int section, const uint8_t *name,
 	else if (msg_build_is_qname(mb, name, name_len))
 		ok = wbuf_put_u16(&mb->b, (uint16_t)(0xc000 | mb->qname_off));
 	else
-		ok = wbuf_put_bytes(&mb->b, name, name_len);
+		ok = put_name(mb, name, name_len, true);
 	if (!ok || !wbuf_put_u16(&mb->b, type) ||
 	    !wbuf_put_u16(&mb->b, rclass) || !wbuf_put_u32(&mb->b, ttl))
 		goto bad;
@@ -523,7 +555,7 @@ msg_build_rr_qowner(struct msg_builder *mb, int section, uint16_t type,
  * cursor into the builder, uncompressed.
  */
 static bool
-copy_name(struct msg_builder *mb, struct wire *w)
+copy_name(struct msg_builder *mb, struct wire *w, bool compress)
 {
 	uint8_t	name[DNS_MAX_NAME];
 	size_t	nlen;
@@ -532,7 +564,7 @@ copy_name(struct msg_builder *mb, struct wire *w)
 		mb->malformed = true;
 		return false;
 	}
-	return wbuf_put_bytes(&mb->b, name, nlen);
+	return put_name(mb, name, nlen, compress);
 }
 
 /*
@@ -572,17 +604,18 @@ msg_build_copy_rr(struct msg_builder *mb, int section, const uint8_t *pkt,
 	case DNS_TYPE_CNAME:
 	case DNS_TYPE_PTR:
 	case DNS_TYPE_DNAME:
-		if (!copy_name(mb, &w))
+		/* RFC 6672 2.5: a DNAME's target goes uncompressed */
+		if (!copy_name(mb, &w, rr->type != DNS_TYPE_DNAME))
 			goto bad;
 		break;
 	case DNS_TYPE_MX:
 		if (!wire_read_u16(&w, &pref))
 			goto bad_src;
-		if (!wbuf_put_u16(&mb->b, pref) || !copy_name(mb, &w))
+		if (!wbuf_put_u16(&mb->b, pref) || !copy_name(mb, &w, true))
 			goto bad;
 		break;
 	case DNS_TYPE_SOA:
-		if (!copy_name(mb, &w) || !copy_name(mb, &w))
+		if (!copy_name(mb, &w, true) || !copy_name(mb, &w, true))
 			goto bad;
 		if (!wire_read_bytes(&w, fixed, sizeof(fixed)))
 			goto bad_src;

@@ -185,6 +185,8 @@ bool	msg_rr_owner(const uint8_t *pkt, size_t len, struct msg_rr *rr);
  * answer, authority, additional.  Any write that does not fit sets
  * overflow; msg_build_finish() then returns 0.
  */
+#define MSG_BUILD_NAMES	16	/* names remembered for compression */
+
 struct msg_builder {
 	struct wbuf	b;
 	uint16_t	count[4];	/* qd, an, ns, ar */
@@ -200,6 +202,13 @@ struct msg_builder {
 	size_t		ans_len, auth_len;
 	uint16_t	ans_count[4], auth_count[4];
 	int		cur_section;
+	/*
+	 * Names written in full, for compression (RFC 1035 4.1.4): a name
+	 * written again becomes a pointer to its first copy.
+	 */
+	uint16_t	name_off[MSG_BUILD_NAMES];
+	uint8_t		name_len[MSG_BUILD_NAMES];
+	unsigned	nnames;
 };
 
 void	msg_build_init(struct msg_builder *mb, uint8_t *out, size_t cap,

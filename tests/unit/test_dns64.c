@@ -1313,6 +1313,59 @@ Test(synthesize, cname_chain_kept)
 	cr_assert_eq(x.o.rr[2].ttl, 300);
 }
 
+/*
+ * A CDN chain to 8 addresses: the owners and CNAME targets written again
+ * are pointers to their first copy (RFC 1035 4.1.4), so the answer fits
+ * 512 bytes whole, as the upstream's A answer did.
+ */
+Test(synthesize, names_compressed)
+{
+	static struct synth x;
+	static const char *end = "e1234.dscx.akamaiedge.net.";
+	static const struct respspec aaaa = {
+		QN, DNS_TYPE_AAAA, DNS_FLAG_RA, false, -1,
+		{ { AN, QN, DNS_TYPE_CNAME, 500, "www.example.com.edgekey.net." },
+		{ AN, "www.example.com.edgekey.net.", DNS_TYPE_CNAME, 500,
+		"e1234.dscx.akamaiedge.net." },
+		{ NS, "dscx.akamaiedge.net.", DNS_TYPE_SOA, 900, SOA_EX } }
+	};
+	static struct respspec a = {
+		"e1234.dscx.akamaiedge.net.", DNS_TYPE_A, DNS_FLAG_RA, false, -1,
+		{ { 0 } }
+	};
+	static char addrs[8][16];
+	size_t		 i, full;
+
+	for (i = 0; i < 8; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "93.184.%zu.1", i);
+		a.rr[i] = (struct rrspec){ AN, end, DNS_TYPE_A, 20,
+		    addrs[i] };
+	}
+	section(&x.s, NULL, NULL);
+	mkquery(&x.q, 1, QN, DNS_TYPE_AAAA, false);
+	run_synth(&x, &aaaa, &a, 512);
+	cr_assert(x.synthesized);
+	cr_assert_eq(x.o.mi.flags & DNS_FLAG_TC, 0, "TC: %zu bytes", x.o.len);
+	cr_assert_eq(count(&x.o, AN, DNS_TYPE_AAAA), 8);
+	cr_assert_str_eq(rdname(&x.o, &x.o.rr[0]),
+	    "www.example.com.edgekey.net.");
+	cr_assert_str_eq(owner(&x.o.rr[1]), "www.example.com.edgekey.net.");
+	cr_assert_str_eq(rdname(&x.o, &x.o.rr[1]), end);
+	for (i = 0; i < 8; i++) {
+		const struct msg_rr *rr = find(&x.o, AN, DNS_TYPE_AAAA, i);
+		char	 want[64];
+
+		cr_assert_str_eq(owner(rr), end);
+		/* a pointer: 2 bytes of owner before the 10 of the head */
+		cr_assert_eq(rr->rdata_off - rr->owner_off, 12);
+		snprintf(want, sizeof(want), "64:ff9b::5db8:%zx01", i);
+		assert_aaaa(&x.o, rr, want);
+	}
+	/* written in full, the owners alone would not have fitted */
+	full = x.o.len + 8 * (strlen(end) + 1 - 2);
+	cr_assert_gt(full, 512);
+}
+
 Test(synthesize, compressed_packets)
 {
 	static struct synth x;
