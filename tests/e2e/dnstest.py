@@ -356,6 +356,18 @@ class Proxy:
         if self.alive():
             self.proc.send_signal(sig)
 
+    def signal_and_wait(self, sig, text, timeout=5.0):
+        """Send sig, then wait until the log holds text once more than
+        before; whether it came."""
+        before = self.log_text().count(text)
+        self.signal(sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_text().count(text) > before:
+                return True
+            time.sleep(0.05)
+        return False
+
     def stop(self, timeout=5.0):
         """SIGTERM, wait, SIGKILL; the exit status."""
         if self.proc is None:

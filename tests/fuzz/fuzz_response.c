@@ -51,6 +51,17 @@ client_query(const struct msg_info *ri, uint16_t udp, struct msg_info *qi)
 	qi->ede = -1;
 }
 
+/* An answer of n bytes for qi: fits max, parses, has qi's ID and question. */
+static void
+check_reply(const uint8_t *out, size_t n, const struct msg_info *qi,
+    size_t max, struct msg_info *back)
+{
+	CHECK(n <= max);
+	CHECK(msg_parse_response(out, n, back));
+	CHECK(back->id == qi->id);
+	CHECK(msg_question_equal(&back->q, &qi->q));
+}
+
 /*
  * Relay into cap bytes for a client limit of max; whatever comes out
  * must fit and parse, with the client's ID and question.
@@ -67,10 +78,7 @@ relay(const uint8_t *data, size_t size, const struct msg_info *ri,
 	CHECK(n <= cap);
 	if (n == 0)
 		return;
-	CHECK(n <= max);
-	CHECK(msg_parse_response(out, n, &back));
-	CHECK(back.id == qi->id);
-	CHECK(msg_question_equal(&back.q, &qi->q));
+	check_reply(out, n, qi, max, &back);
 	CHECK(back.edns == ri->edns || n < size);
 	if (n < size)
 		CHECK((back.flags & DNS_FLAG_TC) && back.ancount == 0 &&
@@ -101,10 +109,7 @@ cached(const uint8_t *data, size_t size, const struct msg_info *qi,
 	n = cache_lookup(c, &k, qi, 1001, max, out, sizeof(out));
 	if (n == 0)
 		return;
-	CHECK(n <= max);
-	CHECK(msg_parse_response(out, n, &back));
-	CHECK(back.id == qi->id);
-	CHECK(msg_question_equal(&back.q, &qi->q));
+	check_reply(out, n, qi, max, &back);
 	CHECK(!(back.opts & (EDNS_OPT_BIT(EDNS_OPT_COOKIE) |
 	    EDNS_OPT_BIT(EDNS_OPT_KEEPALIVE) | EDNS_OPT_BIT(EDNS_OPT_PADDING) |
 	    EDNS_OPT_BIT(EDNS_OPT_ECS))));
