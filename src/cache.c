@@ -385,7 +385,12 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 	if (mi.opts & EDNS_OPT_BIT(EDNS_OPT_ECS))
 		return false;
 	if (mi.opts & CACHE_STRIP_OPTS) {
-		if ((len = strip_opts(pkt, len, &mi, stripped,
+		/*
+		 * Records after the OPT would move, and pointers into them
+		 * would no longer hit: such (rare) answers are not kept.
+		 */
+		if (mi.opt_off + mi.opt_len != len ||
+		    (len = strip_opts(pkt, len, &mi, stripped,
 		    sizeof(stripped))) == 0 ||
 		    !msg_parse_response(stripped, len, &mi))
 			return false;

@@ -250,8 +250,12 @@ tcp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* read and dropped: unread bytes would make close() a RST,
 		 * which can take the last answers with it */
 		for (i = 0; i < 16; i++)
-			if (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+			if ((n = recv(c->fd, junk, sizeof(junk),
+			    MSG_DONTWAIT)) <= 0)
 				break;
+		/* at the end of the stream: no more to wait for */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			ev_io_stop(loop, &c->rio);
 		c->eof = true;
 		if (c->pending == 0 && c->outlen == 0)
 			tcp_close(c);

@@ -356,6 +356,15 @@ stats_open(const struct config *c, struct ev_loop *loop)
 	return 0;
 }
 
+/* The port of ss (network order: only compared). */
+static uint16_t
+ss_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port;
+	return ((const struct sockaddr_in *)(const void *)ss)->sin_port;
+}
+
 /* Is ss among the listen addresses of c? */
 static bool
 config_listens_on(const struct config *c, const struct sockaddr_storage *ss)
@@ -457,14 +466,30 @@ reload(void)
 	/*
 	 * A new statistics address is bound before anything changes, like
 	 * a new listen address: when it cannot be, the whole file is
-	 * refused and the running endpoint stays.
+	 * refused and the running endpoint stays.  One on the running
+	 * endpoint's port (0.0.0.0:P for 127.0.0.1:P, say) is only free once
+	 * that is let go: then the running one is stopped first, and opened
+	 * again if the new one still cannot be bound.
 	 */
 	stats_change = c->stats_set != d.running->stats_set ||
 	    (c->stats_set && !addr_equal((struct sockaddr *)&c->stats_listen,
 	    (struct sockaddr *)&d.running->stats_listen));
 	if (stats_change && c->stats_set &&
-	    (http_fd = stats_open(c, NULL)) < 0)
-		goto refuse;
+	    (http_fd = stats_http_bind(&c->stats_listen)) < 0) {
+		if (errno == EADDRINUSE && d.http != NULL &&
+		    ss_port(&c->stats_listen) ==
+		    ss_port(&d.running->stats_listen)) {
+			stats_http_stop(d.http);
+			d.http = NULL;
+			if ((http_fd = stats_http_bind(&c->stats_listen)) < 0)
+				(void)stats_open(d.running,
+				    d.workers[0].px.loop);
+		}
+		if (http_fd < 0) {
+			log_warn("reload: cannot listen for /metrics");
+			goto refuse;
+		}
+	}
 	for (i = 0; i < d.running->nlisten; i++)
 		if (!config_listens_on(c, &d.running->listen[i]))
 			del[ndel++] = d.running->listen[i];

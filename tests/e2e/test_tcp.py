@@ -276,6 +276,38 @@ def main(suite):
               % (took, len(got)))
     suite.case("sigterm_stops_reading_tcp", sigterm_busy_tcp)
 
+    def sigterm_then_client_eof():
+        # stopping, with a query the upstream never answers in flight:
+        # a client that then closes its side must not set the worker
+        # spinning on a socket at its end until the query times out
+        q = Proxy(suite, conf(up.port, timeout=3000, attempts=1),
+                  name="tcpterm2").start()
+        try:
+            s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
+            s.sendall(framed("t0-0.example.test", "A"))
+            time.sleep(0.1)
+            q.signal(signal.SIGTERM)
+            time.sleep(0.1)
+            s.sendall(b"\x00\x05junk!")
+            s.shutdown(socket.SHUT_WR)
+            time.sleep(0.2)
+            hz = os.sysconf("SC_CLK_TCK")
+
+            def cpu():
+                with open("/proc/%d/stat" % q.proc.pid) as f:
+                    v = f.read().rsplit(")", 1)[1].split()
+                return (int(v[11]) + int(v[12])) / hz
+            c0 = cpu()
+            time.sleep(1.0)
+            used = cpu() - c0
+            s.close()
+            rc = q.proc.wait(timeout=10)
+        finally:
+            q.stop()
+        check(used < 0.3, "%.2f s of CPU in 1 s while draining" % used)
+        eq(rc, 0, "exit status")
+    suite.case("sigterm_client_eof_no_spin", sigterm_then_client_eof)
+
     def shutdown():
         check(p.alive(), "died: " + p.log_tail())
         eq(p.stop(timeout=10), 0, "exit status after SIGTERM")
