@@ -321,38 +321,6 @@ rr_names_clear(const uint8_t *pkt, size_t len, const struct msg_rr *rr,
 	return true;
 }
 
-/*
- * Copy pkt (parsed into mi, with an OPT RR) to out without the options
- * of CACHE_STRIP_OPTS.  The length of the copy; 0 if it does not fit.
- */
-static size_t
-strip_opts(const uint8_t *pkt, size_t len, const struct msg_info *mi,
-    uint8_t *out, size_t cap)
-{
-	size_t		 rd = mi->opt_off + 11, end = mi->opt_off + mi->opt_len;
-	size_t		 n, p;
-	uint16_t	 code, olen = 0;
-
-	/* The OPT's owner is the root: 1 byte, then 10 of fixed fields. */
-	if (len > cap || mi->opt_len < 11 || end > len)
-		return 0;
-	memcpy(out, pkt, rd);
-	n = rd;
-	for (p = rd; end - p >= 4; p += 4 + (size_t)olen) {
-		code = wire_get_u16(pkt + p);
-		olen = wire_get_u16(pkt + p + 2);
-		if (olen > end - p - 4)
-			return 0;
-		if (code < 32 && (EDNS_OPT_BIT(code) & CACHE_STRIP_OPTS))
-			continue;
-		memcpy(out + n, pkt + p, 4 + (size_t)olen);
-		n += 4 + (size_t)olen;
-	}
-	wire_set_u16(out + mi->opt_off + 9, (uint16_t)(n - rd));
-	memcpy(out + n, pkt + end, len - end);
-	return n + (len - end);
-}
-
 bool
 cache_store(struct cache *c, const struct cache_key *k, const uint8_t *pkt,
     size_t len, uint32_t now)
@@ -389,10 +357,15 @@ cache_store_capped(struct cache *c, const struct cache_key *k,
 		 * Records after the OPT would move, and pointers into them
 		 * would no longer hit: such (rare) answers are not kept.
 		 */
-		if (mi.opt_off + mi.opt_len != len ||
-		    (len = strip_opts(pkt, len, &mi, stripped,
-		    sizeof(stripped))) == 0 ||
-		    !msg_parse_response(stripped, len, &mi))
+		if (mi.opt_off + mi.opt_len != len)
+			return false;
+		memcpy(stripped, pkt, mi.opt_off);
+		if ((len = msg_opt_without(pkt + mi.opt_off, mi.opt_len,
+		    CACHE_STRIP_OPTS, stripped + mi.opt_off,
+		    sizeof(stripped) - mi.opt_off)) == 0)
+			return false;
+		len += mi.opt_off;
+		if (!msg_parse_response(stripped, len, &mi))
 			return false;
 		pkt = stripped;
 	}

@@ -180,6 +180,24 @@ tcp_release(struct responder *r)
 	ev_timer_again(c->px->loop, &c->idle);
 }
 
+/*
+ * Read and drop what the client sent that will not be served (bounded):
+ * unread bytes would turn the close into a RST, which can take the last
+ * answers with it.  The last recv() result.
+ */
+static ssize_t
+tcp_drain(struct tcp_conn *c)
+{
+	uint8_t	 junk[4096];
+	ssize_t	 n = -1;
+	int	 i;
+
+	for (i = 0; i < 16; i++)
+		if ((n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT)) <= 0)
+			break;
+	return n;
+}
+
 /* Close the socket; the memory goes when the last query lets go. */
 static void
 tcp_close(struct tcp_conn *c)
@@ -191,16 +209,8 @@ tcp_close(struct tcp_conn *c)
 	ev_io_stop(px->loop, &c->rio);
 	ev_io_stop(px->loop, &c->wio);
 	ev_timer_stop(px->loop, &c->idle);
-	if (c->eof) {
-		uint8_t	 junk[4096];
-		int	 i;
-
-		/* what the client sent since is dropped, but read: unread
-		 * bytes would turn the close into a RST */
-		for (i = 0; i < 16; i++)
-			if (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
-				break;
-	}
+	if (c->eof)
+		(void)tcp_drain(c);
 	close(c->fd);
 	c->fd = -1;
 	c->closed = true;
@@ -244,15 +254,7 @@ tcp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	 * as if the client had closed its side.
 	 */
 	if (c->px->stopping) {
-		uint8_t	 junk[4096];
-		int	 i;
-
-		/* read and dropped: unread bytes would make close() a RST,
-		 * which can take the last answers with it */
-		for (i = 0; i < 16; i++)
-			if ((n = recv(c->fd, junk, sizeof(junk),
-			    MSG_DONTWAIT)) <= 0)
-				break;
+		n = tcp_drain(c);
 		/* at the end of the stream: no more to wait for */
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			ev_io_stop(loop, &c->rio);

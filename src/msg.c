@@ -682,10 +682,11 @@ copy_opts(struct msg_builder *mb, const uint8_t *p, const uint8_t *end,
 }
 
 size_t
-msg_opt_unpadded(const uint8_t *opt, size_t len, uint8_t *out, size_t cap)
+msg_opt_without(const uint8_t *opt, size_t len, uint32_t drop, uint8_t *out,
+    size_t cap)
 {
 	size_t		 n = 11, p;
-	uint16_t	 olen = 0;
+	uint16_t	 code, olen = 0;
 
 	if (len < 11 || cap < 11)
 		return 0;
@@ -694,7 +695,8 @@ msg_opt_unpadded(const uint8_t *opt, size_t len, uint8_t *out, size_t cap)
 		olen = wire_get_u16(opt + p + 2);
 		if (len - p - 4 < olen)
 			return 0;
-		if (wire_get_u16(opt + p) == EDNS_OPT_PADDING)
+		code = wire_get_u16(opt + p);
+		if (code < 32 && (EDNS_OPT_BIT(code) & drop))
 			continue;
 		if (cap - n < 4 + (size_t)olen)
 			return 0;

@@ -230,12 +230,13 @@ bool	msg_build_cut(struct msg_builder *mb, bool *tc);
  */
 size_t	msg_opt_size(int ede, const uint8_t *src, const struct msg_info *si);
 /*
- * Copy the OPT RR at opt (len bytes, its framing checked by the parse)
- * into out without its Padding options (RFC 7830: sized for the message
- * they came in).  The length, or 0 when it still does not fit cap.
+ * Copy the OPT RR at opt (len bytes) into out without the options whose
+ * EDNS_OPT_BIT() is in drop (Padding, say: RFC 7830 sizes it for the
+ * message it came in).  The length, or 0 when it does not fit cap or an
+ * option runs past len.
  */
-size_t	msg_opt_unpadded(const uint8_t *opt, size_t len, uint8_t *out,
-	    size_t cap);
+size_t	msg_opt_without(const uint8_t *opt, size_t len, uint32_t drop,
+	    uint8_t *out, size_t cap);
 void	msg_build_question(struct msg_builder *mb,
 	    const struct msg_question *q);
 /* A record with the given owner and RDATA (RDATA copied as is). */

@@ -304,8 +304,8 @@ query_ask_on(struct query *q, struct upstream_xfer *x, upstream_done_fn done,
 	 * came in: ask with the rest (DO, the size, the other options).
 	 */
 	if (optlen > sizeof(unpadded)) {
-		optlen = msg_opt_unpadded(opt, optlen, unpadded,
-		    sizeof(unpadded));
+		optlen = msg_opt_without(opt, optlen,
+		    EDNS_OPT_BIT(EDNS_OPT_PADDING), unpadded, sizeof(unpadded));
 		opt = optlen > 0 ? unpadded : NULL;	/* absurd: without */
 	}
 	n = msg_build_query(pkt, sizeof(pkt), 0,
