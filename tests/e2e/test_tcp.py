@@ -240,15 +240,20 @@ def main(suite):
               "answered" % (N_CONN * N_PIPE, fds, peak))
     suite.case("upstream_tcp_connections_bounded", flood)
 
+    def stopping(name, qname, timeout):
+        """A proxy of its own, a TCP query for qname in flight on one
+        connection, then SIGTERM: (proxy, socket, time of the signal)."""
+        q = Proxy(suite, conf(up.port, timeout=timeout, attempts=2),
+                  name=name).start()
+        s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
+        s.sendall(framed(qname, "A"))
+        time.sleep(0.1)
+        q.signal(signal.SIGTERM)
+        return q, s, time.monotonic()
+
     def sigterm_busy_tcp():
-        q = Proxy(suite, conf(up.port, timeout=2000, attempts=2),
-                  name="tcpterm").start()
+        q, s, t0 = stopping("tcpterm", "slow.example.test", 2000)
         try:
-            s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
-            s.sendall(framed("slow.example.test", "A"))
-            time.sleep(0.1)
-            t0 = time.monotonic()
-            q.signal(signal.SIGTERM)
             got, deadline = [], time.monotonic() + 6
             while time.monotonic() < deadline and q.alive():
                 try:
@@ -280,13 +285,8 @@ def main(suite):
         # stopping, with a query the upstream never answers in flight:
         # a client that then closes its side must not set the worker
         # spinning on a socket at its end until the query times out
-        q = Proxy(suite, conf(up.port, timeout=3000, attempts=1),
-                  name="tcpterm2").start()
+        q, s, _ = stopping("tcpterm2", "t0-0.example.test", 3000)
         try:
-            s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
-            s.sendall(framed("t0-0.example.test", "A"))
-            time.sleep(0.1)
-            q.signal(signal.SIGTERM)
             time.sleep(0.1)
             s.sendall(b"\x00\x05junk!")
             s.shutdown(socket.SHUT_WR)
