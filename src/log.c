@@ -36,13 +36,14 @@ log_to_syslog(void)
 void
 log_setlevel(enum log_level level)
 {
-	log_level_cur = level;
+	/* atomic: workers read it while a reload on the main thread sets it */
+	__atomic_store_n(&log_level_cur, level, __ATOMIC_RELAXED);
 }
 
 enum log_level
 log_getlevel(void)
 {
-	return log_level_cur;
+	return __atomic_load_n(&log_level_cur, __ATOMIC_RELAXED);
 }
 
 /*
@@ -56,7 +57,7 @@ log_vwrite(enum log_level lv, int prio, int errnum, const char *fmt,
 	char	 msg[1024];
 	int	 n;
 
-	if (lv > log_level_cur)
+	if (lv > __atomic_load_n(&log_level_cur, __ATOMIC_RELAXED))
 		return;
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)

@@ -539,6 +539,11 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	/* A reload now would open what SIGTERM closed (/metrics). */
+	if (d.workers[0].px.stopping) {
+		log_info("SIGHUP while stopping: configuration not read");
+		return;
+	}
 	reload();
 }
 
@@ -550,6 +555,8 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)w;
 	(void)revents;
+	if (d.workers[0].px.stopping)
+		return;		/* SIGINT after SIGTERM, or the other way */
 	log_info("stopping: %u queries in flight on worker 0",
 	    d.workers[0].px.ninflight);
 	if (d.http != NULL) {

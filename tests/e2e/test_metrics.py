@@ -6,7 +6,8 @@ loopback port.  Each case reads /metrics, sends a known set of queries,
 reads /metrics again and checks that every counter moved by exactly what
 was sent (and the others did not move).  Also: the HTTP side (200 with the
 0.0.4 content type, HEAD, a query string, 404, 405, 400) and a scraper
-that never sends its request, which must not hold up the DNS path.
+that never sends its request, which must not hold up the DNS path; a
+SIGHUP during the drain after SIGTERM, which must not reopen /metrics.
 """
 
 import http.client
@@ -23,8 +24,8 @@ sys.path.insert(0, os.environ.get("E2E_DIR")
 
 import dns.rcode         # noqa: E402
 
-from dnstest import (Suite, Proxy, ask, check, eq, free_port,  # noqa: E402
-                     make_query, rev, send_udp_raw)
+from dnstest import (Suite, Proxy, CheckFailed, ask, check,  # noqa: E402
+                     eq, free_port, make_query, rev, send_udp_raw)
 from scripted_upstream import (ScriptedUpstream, answer_rule,  # noqa
                                nodata, SILENT)
 
@@ -409,6 +410,43 @@ def case_failover(p):
              FAILOVERS: 1, LAT_COUNT: 1, LAT_INF: 1})
 
 
+def sighup_while_stopping(suite, silent_port):
+    """A SIGHUP that comes while the proxy drains its queries after SIGTERM
+    is not acted on: /metrics, closed by SIGTERM, stays closed (also on the
+    address the new file names), and the proxy exits when its queries are
+    done."""
+    p = MetricsProxy(suite, conf("127.0.0.1:%d" % silent_port),
+                     name="stopping")
+    p.start()
+    try:
+        old = p.stats_port
+        # a query the silent upstream holds: the drain lasts ~2.6 s
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(make_query("held.example.test", "A").to_wire(),
+                     ("127.0.0.1", p.port))
+            time.sleep(0.2)
+            check(p.signal_and_wait(signal.SIGTERM, "stopping:"),
+                  "no 'stopping' after SIGTERM: " + p.log_tail())
+            new = free_port(False)
+            p.write_conf(p.conf_tmpl.format(port=p.port,
+                                            listen=p.listen_text(p.port))
+                         + "\n[stats]\nlisten = 127.0.0.1:%d\n" % new)
+            check(p.signal_and_wait(signal.SIGHUP, "configuration not read"),
+                  "SIGHUP while stopping was acted on: " + p.log_tail())
+            check("configuration reloaded" not in p.log_text(),
+                  "reloaded while stopping: " + p.log_tail())
+            for port in (old, new):
+                try:
+                    http_req(port, timeout=1.0)
+                    raise CheckFailed("/metrics served on port %d while "
+                                      "stopping" % port)
+                except OSError:
+                    pass
+            eq(p.proc.wait(10), 0, "exit status after the drain")
+    finally:
+        p.stop()
+
+
 # -- main --------------------------------------------------------------------
 
 def main(suite):
@@ -455,6 +493,8 @@ def main(suite):
                                                          up.port), [
         ("counters_failover", case_failover),
     ])
+    suite.case("sighup_while_stopping_not_read", sighup_while_stopping,
+               suite, silent_up.port)
 
 
 if __name__ == "__main__":
