@@ -24,6 +24,11 @@ Cases:
   query_log             [log] queries = yes: one line per query
   sigusr1_counters      SIGUSR1 writes a "counters:" line
   workers_2             workers = 2: 500 queries all answered, >= 2 threads
+  workers_3_reloads_under_load  workers = 3, cache, parallel = yes, /metrics:
+                        six reloads (prefix, cache size, [stats] address,
+                        a listen address added and removed) and SIGUSR1
+                        while clients ask over UDP and TCP and a scraper
+                        reads /metrics: every answer right, exit 0
   man_lint, man_coverage  the manual pages: mandoc lint clean; every key,
                         option and signal of SPEC.md documented
 
@@ -1102,6 +1107,106 @@ def main(suite):
             rc = px.stop()
         eq(rc, 0, "exit status after SIGTERM with 2 workers")
     case("workers_2", workers_2)
+
+    # == 9b. workers = 3: reloads, scrapes and SIGUSR1 under load ===========
+    # The paths where the main thread and the workers meet.  Run under
+    # ThreadSanitizer by .ci/run, where a race stops the proxy.
+    def workers_3_reloads_under_load():
+        stats = [free_port(False), free_port(False)]
+        extra = free_port(False)
+
+        def conf_text(k):
+            # k = 0, 1, 2, ...: every reload changes the prefix, the cache
+            # size, the [stats] address and whether the extra address is
+            # on; the workers log every query, as the reloads set the level
+            tail = ("parallel = yes\n\n[cache]\nentries = %d\n\n"
+                    "[stats]\nlisten = 127.0.0.1:%d\n\n"
+                    "[log]\nqueries = yes\n"
+                    % ((1000, 0, 50)[k % 3], stats[k % 2]))
+            return server_conf("workers = 3\n",
+                               prefix=(OLD_PREFIX, NEW_PREFIX)[k % 2] + "/96",
+                               tail=tail)
+        px = Proxy(suite, conf_text(0), name="workers3").start()
+        stop = threading.Event()
+        bad, counts = [], {"answers": 0, "scrapes": 0}
+        lock = threading.Lock()
+
+        def note(what, key=None):
+            with lock:
+                if key:
+                    counts[key] += 1
+                else:
+                    bad.append(what)
+
+        def sender(k, tcp):
+            n = 0
+            while not stop.is_set() and n < 400:
+                qt = "AAAA" if n % 2 else "A"
+                name = "w3-%d-%d.example.test" % (k, n)
+                n += 1
+                try:
+                    r = ask(px.port, name, qt, tcp=tcp, timeout=3)
+                except Exception as e:
+                    note("%s %s: %s" % (name, qt, e))
+                    continue
+                want = ([OLD_ADDR], [NEW_ADDR]) if qt == "AAAA" else ([V4],)
+                got = aaaa_of(r) if qt == "AAAA" else r.addrs("A")
+                if r.rcode != dns.rcode.NOERROR or got not in want:
+                    note("%s %s: rcode %s %r" % (name, qt, r.rcode, got))
+                else:
+                    note(None, "answers")
+
+        def scraper():
+            import http.client
+            while not stop.is_set():
+                for port in stats:
+                    c = http.client.HTTPConnection("127.0.0.1", port,
+                                                   timeout=2)
+                    try:
+                        c.request("GET", "/metrics")
+                        if c.getresponse().status == 200:
+                            note(None, "scrapes")
+                    except OSError:
+                        pass        # the other address, or moving
+                    finally:
+                        c.close()
+                time.sleep(0.02)
+        ths = ([threading.Thread(target=sender, args=(k, k == 0),
+                                 daemon=True) for k in range(4)]
+               + [threading.Thread(target=scraper, daemon=True)])
+        try:
+            for th in ths:
+                th.start()
+            for k in range(1, 7):
+                time.sleep(0.3)
+                text = conf_text(k).format(
+                    port=px.port, listen=px.listen_text(px.port)
+                    + (" 127.0.0.1:%d" % extra if k % 2 else ""))
+                px.write_conf(text)
+                check(px.signal_and_wait(signal.SIGHUP,
+                                         "configuration reloaded"),
+                      "reload %d: %s" % (k, px.log_tail()))
+                if k % 2:
+                    r = ask(extra, "w3-extra%d.example.test" % k, "A")
+                    eq(r.addrs("A"), [V4], "A on the added address")
+                check(px.signal_and_wait(signal.SIGUSR1, "counters:"),
+                      "no counters after SIGUSR1: " + px.log_tail())
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            for th in ths:
+                th.join(10)
+        check(not any(th.is_alive() for th in ths), "clients hung")
+        check(not bad, "%d queries failed (%d answered): %s" % (
+            len(bad), counts["answers"], "; ".join(bad[:3])))
+        check(counts["answers"] >= 100, "only %d answers" % counts["answers"])
+        check(counts["scrapes"] >= 5, "only %d scrapes" % counts["scrapes"])
+        eq(px.stop(15), 0, "exit status after SIGTERM")
+        log = px.log_text()
+        check("Sanitizer" not in log, "sanitizer report: " + px.log_tail(30))
+        print("  (%d answers, %d scrapes, 6 reloads)" % (counts["answers"],
+                                                        counts["scrapes"]))
+    case("workers_3_reloads_under_load", workers_3_reloads_under_load)
 
     # == 10. the manual pages ================================================
     man_dir = os.path.normpath(os.path.join(suite.e2e_dir, "..", "..",
