@@ -30,6 +30,7 @@
 
 struct tcp_conn {
 	struct proxy	*px;
+	struct tcp_conn	*prev, *next;	/* px->tcp_conns */
 	int		 fd;
 	ev_io		 rio;
 	ev_io		 wio;
@@ -60,6 +61,12 @@ static __thread struct proxy *accept_pause_px;
 static void
 tcp_free(struct tcp_conn *c)
 {
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->px->tcp_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	free(c->msg);
 	free(c->out);
 	free(c);
@@ -111,8 +118,10 @@ tcp_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->wrote = true;
 	if (c->outlen == 0) {
 		ev_io_stop(loop, &c->wio);
-		if (c->eof && c->pending == 0)
+		if ((c->eof || c->px->stopping) && c->pending == 0)
 			tcp_close(c);
+		else if (c->px->stopping)
+			proxy_stop_if_done(c->px);
 	}
 }
 
@@ -218,6 +227,7 @@ tcp_close(struct tcp_conn *c)
 	listen_tcp_resume(px);
 	if (c->pending == 0)
 		tcp_free(c);
+	proxy_stop_if_done(px);
 }
 
 static void
@@ -372,6 +382,10 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		c->px = px;
 		c->fd = fd;
+		c->next = px->tcp_conns;
+		if (c->next != NULL)
+			c->next->prev = c;
+		px->tcp_conns = c;
 		c->peer = peer;
 		c->r.respond = tcp_respond;
 		c->r.hold = tcp_hold;
@@ -384,6 +398,48 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->idle.repeat = TCP_IDLE;
 		ev_timer_again(loop, &c->idle);
 		ev_io_start(loop, &c->rio);
+	}
+}
+
+void
+listen_tcp_stop(struct proxy *px)
+{
+	struct tcp_conn	*c, *next;
+
+	for (c = px->tcp_conns; c != NULL; c = next) {
+		next = c->next;
+		if (!c->closed && c->pending == 0 && c->outlen == 0) {
+			c->eof = true;		/* read what is left first */
+			tcp_close(c);
+		}
+	}
+}
+
+bool
+listen_tcp_unsent(const struct proxy *px)
+{
+	const struct tcp_conn *c;
+
+	for (c = px->tcp_conns; c != NULL; c = c->next)
+		if (!c->closed && c->outlen > 0)
+			return true;
+	return false;
+}
+
+void
+listen_tcp_free_all(struct proxy *px)
+{
+	while (px->tcp_conns != NULL) {
+		struct tcp_conn	*c = px->tcp_conns;
+
+		if (!c->closed) {
+			ev_io_stop(px->loop, &c->rio);
+			ev_io_stop(px->loop, &c->wio);
+			ev_timer_stop(px->loop, &c->idle);
+			close(c->fd);
+			px->ntcp--;
+		}
+		tcp_free(c);
 	}
 }
 

@@ -82,5 +82,14 @@ void	listener_drop(struct listener *l);
 void	listen_udp_flush(struct listener *l);
 /* Called when a TCP connection closes, to resume accepting. */
 void	listen_tcp_resume(struct proxy *px);
+/*
+ * Stopping: close the TCP connections that wait for nothing (no query in
+ * flight, no answer unwritten); the others close when they are done.
+ */
+void	listen_tcp_stop(struct proxy *px);
+/* Has any open TCP connection answers not yet written? */
+bool	listen_tcp_unsent(const struct proxy *px);
+/* At worker exit: close and free every TCP connection left. */
+void	listen_tcp_free_all(struct proxy *px);
 
 #endif /* DNS64PROXY_LISTENER_H */

@@ -221,7 +221,13 @@ query_free(struct query *q)
 		nspare++;
 	} else
 		free(q);
-	if (px->stopping && px->ninflight == 0)
+	proxy_stop_if_done(px);
+}
+
+void
+proxy_stop_if_done(struct proxy *px)
+{
+	if (px->stopping && px->ninflight == 0 && !listen_tcp_unsent(px))
 		ev_break(px->loop, EVBREAK_ALL);
 }
 

@@ -32,6 +32,7 @@ struct cfgref	*cfgref_new(const struct config *c);
 void		 cfgref_put(struct cfgref *r);
 
 struct query;
+struct tcp_conn;
 
 /* One worker: an event loop, its listeners and its queries. */
 struct proxy {
@@ -43,6 +44,7 @@ struct proxy {
 	unsigned	 ninflight;
 	unsigned	 max_inflight;
 	unsigned	 ntcp;		/* open TCP client connections */
+	struct tcp_conn	*tcp_conns;	/* all not yet freed, doubly linked */
 	unsigned	 max_tcp;
 	bool		 stopping;
 	struct stats	 stats;
@@ -59,6 +61,12 @@ struct proxy {
  */
 void	query_handle(struct proxy *px, struct responder *r,
 	    const struct sockaddr *client, const uint8_t *pkt, size_t len);
+
+/*
+ * Stopping, is there nothing left to do: no query in flight, no answer
+ * still to be written to a TCP client?  Then the loop is broken.
+ */
+void	proxy_stop_if_done(struct proxy *px);
 
 /* Queries in flight on px. */
 unsigned query_inflight(const struct proxy *px);

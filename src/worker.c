@@ -117,7 +117,8 @@ worker_stop(struct worker *w)
 	px->stopping = true;
 	for (i = 0; i < px->nlisteners; i++)
 		listener_stop(px->listeners[i]);
-	if (px->ninflight == 0) {
+	listen_tcp_stop(px);
+	if (px->ninflight == 0 && !listen_tcp_unsent(px)) {
 		ev_break(px->loop, EVBREAK_ALL);
 		return;
 	}
@@ -232,6 +233,7 @@ worker_finish(struct worker *w)
 		pthread_join(w->thread, NULL);
 	else
 		query_spares_free();
+	listen_tcp_free_all(&w->px);
 	for (i = 0; i < w->px.nlisteners; i++) {
 		listener_close(w->px.listeners[i]);
 		free(w->px.listeners[i]);

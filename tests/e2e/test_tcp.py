@@ -8,6 +8,8 @@ that pile up towards the upstream.
 - a client that sends queries with large answers and never reads them
   loses its connection within two idle timeouts (10 s each), rather than
   holding one of the 256 connection slots for ever;
+- SIGTERM while a slow TCP reader has answers waiting in the proxy's own
+  buffer: they are all written before the proxy exits;
 - SIGTERM with a TCP client that keeps sending on its connection: the
   query in flight is answered, the later ones are not read, and the proxy
   exits at once instead of at its drain deadline;
@@ -96,6 +98,25 @@ def proxy_send_queue(port, peer_port):
     return -1
 
 
+def fill_send_queue(s, port):
+    """One query for 31 KB at a time on s (a small receive window, never
+    read) until the proxy's kernel send queue stops growing: the next
+    answers stay in the proxy's own buffer, well under the 256 KB at which
+    it gives up on a client at once.  The number of queries sent."""
+    me = s.getsockname()[1]
+    sent, still, last = 0, 0, -1
+    while still < 2 and sent < 200:
+        s.sendall(framed("big.example.test", "TXT"))
+        sent += 1
+        time.sleep(0.1)
+        q = proxy_send_queue(port, me)
+        still = still + 1 if q == last else 0
+        last = q
+    check(still == 2, "the proxy's send queue kept growing (%d answers, "
+          "%d bytes queued)" % (sent, last))
+    return sent
+
+
 def proxy_fds(p):
     try:
         return len(os.listdir("/proc/%d/fd" % p.proc.pid))
@@ -174,20 +195,7 @@ def main(suite):
         # a small window: the answers pile up on the proxy's side
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(("127.0.0.1", P))
-        me = s.getsockname()[1]
-        # One query at a time until the proxy's kernel send queue stops
-        # growing: the next answers stay in the proxy's own buffer, well
-        # under the 256 KB at which it gives up on a client at once.
-        sent, still, last = 0, 0, -1
-        while still < 2 and sent < 200:
-            s.sendall(framed("big.example.test", "TXT"))
-            sent += 1
-            time.sleep(0.1)
-            q = proxy_send_queue(P, me)
-            still = still + 1 if q == last else 0
-            last = q
-        check(still == 2, "the proxy's send queue kept growing (%d "
-              "answers, %d bytes queued)" % (sent, last))
+        sent = fill_send_queue(s, P)
         t0 = time.monotonic()
         # never read: within two idle timeouts the proxy gives up
         time.sleep(2 * TCP_IDLE + 1)
@@ -307,6 +315,27 @@ def main(suite):
         check(used < 0.3, "%.2f s of CPU in 1 s while draining" % used)
         eq(rc, 0, "exit status")
     suite.case("sigterm_client_eof_no_spin", sigterm_then_client_eof)
+
+    def sigterm_unread_answers():
+        # answers the proxy holds for a slow reader at SIGTERM (its kernel
+        # send queue full) are still written before it exits
+        q = Proxy(suite, conf(up.port), name="tcpterm3").start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", q.port))
+            sent = fill_send_queue(s, q.port)
+            q.signal(signal.SIGTERM)
+            msgs, eof = read_answers(s, time.monotonic() + 8)
+            rc = q.proc.wait(timeout=10)
+        finally:
+            s.close()
+            q.stop()
+        eq(len(msgs), sent, "answers read after SIGTERM (of %d 31 KB "
+           "answers; eof %s)" % (sent, eof))
+        check(eof, "the proxy did not close the connection")
+        eq(rc, 0, "exit status")
+    suite.case("sigterm_unread_answers_written", sigterm_unread_answers)
 
     def shutdown():
         check(p.alive(), "died: " + p.log_tail())
