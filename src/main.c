@@ -55,6 +55,15 @@ struct daemon {
 	int		 ready_fd;	/* daemon mode: tells the parent */
 	int		 pid_fd;	/* the pidfile, open from before the
 					 * privilege drop; -1 without */
+	/*
+	 * Listen addresses dropped by a reload, and until when their UDP
+	 * sockets may linger for the answers to the queries asked on them:
+	 * a reload that adds one back meanwhile is tried again later.
+	 */
+	struct sockaddr_storage gone[CONFIG_MAX_LISTEN];
+	ev_tstamp	 gone_until[CONFIG_MAX_LISTEN];
+	size_t		 ngone;
+	ev_timer	 retry;		/* such a reload, once a second */
 };
 
 static struct daemon	d;
@@ -421,6 +430,65 @@ flush_caches(void)
 		worker_flush_cache(&d.workers[w]);
 }
 
+/*
+ * Was ss dropped by a reload so recently that a socket of its own may
+ * still hold it?  Forgets what is past.
+ */
+static bool
+recently_dropped(const struct sockaddr_storage *ss, ev_tstamp now)
+{
+	size_t	 i, n = 0;
+	bool	 found = false;
+
+	for (i = 0; i < d.ngone; i++) {
+		if (d.gone_until[i] <= now)
+			continue;
+		d.gone[n] = d.gone[i];
+		d.gone_until[n++] = d.gone_until[i];
+		if (addr_equal((const struct sockaddr *)ss,
+		    (const struct sockaddr *)&d.gone[i]))
+			found = true;
+	}
+	d.ngone = n;
+	return found;
+}
+
+/* Note the addresses a reload dropped, for as long as they may linger. */
+static void
+note_dropped(const struct sockaddr_storage *del, size_t ndel,
+    const struct config *old, ev_tstamp now)
+{
+	/* a drain's bound: two full query lifetimes and a second */
+	ev_tstamp until = now + 2.0 * old->attempts * old->timeout_ms /
+	    1000.0 + 1.0;
+	size_t	 i, j;
+
+	(void)recently_dropped(del, now);	/* forget what is past */
+	for (i = 0; i < ndel; i++) {
+		for (j = 0; j < d.ngone; j++)
+			if (addr_equal((const struct sockaddr *)&del[i],
+			    (const struct sockaddr *)&d.gone[j]))
+				break;
+		if (j == d.ngone) {
+			if (d.ngone == CONFIG_MAX_LISTEN)
+				continue;
+			d.gone[d.ngone++] = del[i];
+		}
+		d.gone_until[j] = until;
+	}
+}
+
+static void	reload(void);
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	reload();
+}
+
 static void
 reload(void)
 {
@@ -431,6 +499,11 @@ reload(void)
 	unsigned	 w;
 	bool		 stats_change;
 	int		 http_fd = -1;
+	struct ev_loop	*loop = d.workers[0].px.loop;
+	ev_tstamp	 now = ev_now(loop);
+	char		 name[64];
+
+	ev_timer_stop(loop, &d.retry);	/* this reload takes its place */
 
 	if ((c = malloc(sizeof(*c))) == NULL) {
 		log_warnx("reload: out of memory; configuration unchanged");
@@ -459,8 +532,29 @@ reload(void)
 	for (i = 0; i < c->nlisten; i++) {
 		if (config_listens_on(d.running, &c->listen[i]))
 			continue;
-		if (bind_address(&c->listen[i], d.nworkers, add[nadd]) < 0)
-			goto refuse;
+		if (bind_address(&c->listen[i], d.nworkers, add[nadd]) < 0) {
+			if (!recently_dropped(&c->listen[i], now))
+				goto refuse;
+			/*
+			 * An earlier reload dropped it, and the sockets kept
+			 * for the answers to the queries asked there still
+			 * hold it: try the whole file again in a second.
+			 */
+			addr_format((struct sockaddr *)&c->listen[i], name,
+			    sizeof(name));
+			log_warnx("reload: %s still answers queries asked "
+			    "before it was dropped; trying again in 1 s", name);
+			ev_timer_set(&d.retry, 1.0, 0.);
+			ev_timer_start(loop, &d.retry);
+			while (nadd-- > 0)
+				for (w = 0; w < d.nworkers; w++) {
+					listener_close(add[nadd][w]);
+					free(add[nadd][w]);
+				}
+			free(c);
+			flush_caches();
+			return;
+		}
 		nadd++;
 	}
 	/*
@@ -513,6 +607,7 @@ reload(void)
 			mine[i] = add[i][w];
 		worker_post(&d.workers[w], r, mine, nadd, del, ndel, false);
 	}
+	note_dropped(del, ndel, d.running, now);
 	*d.running = *c;
 	free(c);
 	log_setlevel(effective_level(d.running));
@@ -557,6 +652,7 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (d.workers[0].px.stopping)
 		return;		/* SIGINT after SIGTERM, or the other way */
+	ev_timer_stop(loop, &d.retry);
 	log_info("stopping: %u queries in flight on worker 0",
 	    d.workers[0].px.ninflight);
 	if (d.http != NULL) {
@@ -724,6 +820,7 @@ main(int argc, char *argv[])
 			fatalx("cannot start worker thread %u", w);
 
 	/* 5. Signals as loop events, on the main loop. */
+	ev_init(&d.retry, retry_cb);
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
 	ev_signal_init(&sig_int, sigterm_cb, SIGINT);

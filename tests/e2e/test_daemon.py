@@ -19,6 +19,11 @@ Cases:
                         stream: nothing lost, old prefix before, new after
   sighup_bad_file       a broken file: FILE:LINE: on stderr, old prefix kept
   sighup_listen_add_remove  a listen address added opens, removed closes
+  sighup_remove_listen_in_flight  a query in flight on an address a reload
+                        drops gets its answer from that address
+  sighup_readd_dropped_listen  workers = 2: an address dropped with a query
+                        in flight and added back at once opens again
+                        within seconds (the reload is retried)
   sigterm_drains        SIGTERM with queries in flight: all get their real
                         answer, exit 0 in time, later queries get nothing
   query_log             [log] queries = yes: one line per query
@@ -864,6 +869,53 @@ def main(suite):
         finally:
             px.stop()
     case("sighup_remove_listen_in_flight", sighup_remove_listen_in_flight)
+
+    # == 5c. ... and added back while they are ==============================
+    def sighup_readd_dropped_listen():
+        # With workers = 2 the sockets kept for a dropped address's answers
+        # hold it: a reload that adds it back at once used to be refused
+        # ("configuration unchanged") and the address stayed closed.  It
+        # is now tried again each second until those sockets are gone.
+        up.set("readd.slow.example.test", "A", Rule(
+            answer=["readd.slow.example.test. 60 A %s" % V4], delay=1.5))
+        conf2 = server_conf("workers = 2\n", timeout=2000, attempts=1)
+        px = Proxy(suite, conf2, name="readd").start()
+        p2 = free_port(False)
+        both = conf2.format(listen=px.listen_text(px.port)
+                            + " 127.0.0.1:%d" % p2)
+        try:
+            px.write_conf(both)
+            check(px.signal_and_wait(signal.SIGHUP, "configuration reloaded"),
+                  "adding the address: " + px.log_tail())
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(4)
+            s.sendto(make_query("readd.slow.example.test", "A").to_wire(),
+                     ("127.0.0.1", p2))
+            time.sleep(0.1)
+            px.write_conf(conf2.format(listen=px.listen_text(px.port)))
+            check(px.signal_and_wait(signal.SIGHUP, "configuration reloaded"),
+                  "dropping the address: " + px.log_tail())
+            px.write_conf(both)
+            t0 = time.monotonic()
+            check(px.signal_and_wait(signal.SIGHUP, "configuration reloaded",
+                                     timeout=8),
+                  "adding it back: " + px.log_tail())
+            took = time.monotonic() - t0
+            try:
+                data, src = s.recvfrom(65535)
+            except socket.timeout:
+                raise CheckFailed("no answer to the query in flight")
+            finally:
+                s.close()
+            eq(src, ("127.0.0.1", p2), "the answer's source")
+            r = ask(p2, "back.example.test", "A")
+            eq(r.addrs("A"), [V4], "A on the address added back")
+            check("configuration unchanged" not in px.log_text(),
+                  "a reload was refused: " + px.log_tail())
+            print("  (added back %.1f s after the SIGHUP)" % took)
+        finally:
+            px.stop()
+    case("sighup_readd_dropped_listen", sighup_readd_dropped_listen)
 
     # == 6. SIGTERM drains the queries in flight ===========================
     def sigterm_drains():
