@@ -465,9 +465,9 @@ listen = 127.0.0.1:$STATS_PORT" start_dns64proxy "$dir" "${PORT[$t]}" nocache
 	SOAK_FIRST=""
 	if ! soak_once 1 && [ "${BENCH_SOAK_TRIES:-2}" -gt 1 ]; then
 		SOAK_FIRST=$SOAK
-		log "bench: soak: dnsperf gave no statistics: running it once more"
+		log "bench: soak: no usable figures from dnsperf: running it once more"
 		soak_once 2 || true
-		SOAK="a first soak had no figures from dnsperf:
+		SOAK="a first soak had no usable figures from dnsperf:
 $SOAK_FIRST
 the second soak:
 $SOAK"
@@ -479,7 +479,8 @@ $SOAK"
 }
 
 # soak_once TRY: one soak at $rate with $file (soak_run's locals); sets
-# SOAK; 1 when dnsperf gave no statistics (stalled, killed or silent)
+# SOAK; 1 when dnsperf gave no usable figures (killed, silent, or far
+# below the rate it was to offer)
 soak_once() {
 	local out d0 d1 l0 l1 u0 u1 spid rc=0
 	local q0 a0 e0 qw aw ew q1 a1 e1 pc

@@ -25,6 +25,7 @@
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 #define TCP_IDLE	10.0
+#define TCP_STOP_IDLE	1.0	/* stopping: a second without progress */
 #define TCP_MAX_PENDING	32
 #define TCP_MAX_OUT	(256 * 1024)
 
@@ -179,9 +180,11 @@ tcp_release(struct responder *r)
 			tcp_free(c);
 		return;
 	}
-	if (c->eof) {
-		if (c->pending == 0 && c->outlen == 0)
+	if (c->eof || c->px->stopping) {
+		if (c->pending == 0 && c->outlen == 0) {
+			c->eof = true;		/* read what is left first */
 			tcp_close(c);
+		}
 		return;
 	}
 	if (c->pending < TCP_MAX_PENDING && !c->px->stopping)
@@ -248,7 +251,8 @@ tcp_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (c->outlen > 0)
-		log_debug("tcp client reads none of its answers: closing");
+		log_debug("tcp client reads none of its answers%s: closing",
+		    c->px->stopping ? " while stopping" : "");
 	tcp_close(c);
 }
 
@@ -408,11 +412,30 @@ listen_tcp_stop(struct proxy *px)
 
 	for (c = px->tcp_conns; c != NULL; c = next) {
 		next = c->next;
-		if (!c->closed && c->pending == 0 && c->outlen == 0) {
+		if (c->closed)
+			continue;
+		if (c->pending == 0 && c->outlen == 0) {
 			c->eof = true;		/* read what is left first */
 			tcp_close(c);
+			continue;
 		}
+		/* the drain waits for a client that reads, not for one that
+		 * does not: see tcp_idle_cb */
+		c->idle.repeat = TCP_STOP_IDLE;
+		ev_timer_again(px->loop, &c->idle);
 	}
+}
+
+unsigned
+listen_tcp_unsent_count(const struct proxy *px)
+{
+	const struct tcp_conn *c;
+	unsigned n = 0;
+
+	for (c = px->tcp_conns; c != NULL; c = c->next)
+		if (!c->closed && c->outlen > 0)
+			n++;
+	return n;
 }
 
 bool

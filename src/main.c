@@ -430,27 +430,52 @@ flush_caches(void)
 		worker_flush_cache(&d.workers[w]);
 }
 
-/*
- * Was ss dropped by a reload so recently that a socket of its own may
- * still hold it?  Forgets what is past.
- */
-static bool
-recently_dropped(const struct sockaddr_storage *ss, ev_tstamp now)
+/* Forget the dropped addresses whose sockets are gone by now. */
+static void
+gone_expire(ev_tstamp now)
 {
 	size_t	 i, n = 0;
-	bool	 found = false;
 
 	for (i = 0; i < d.ngone; i++) {
 		if (d.gone_until[i] <= now)
 			continue;
 		d.gone[n] = d.gone[i];
 		d.gone_until[n++] = d.gone_until[i];
-		if (addr_equal((const struct sockaddr *)ss,
-		    (const struct sockaddr *)&d.gone[i]))
-			found = true;
 	}
 	d.ngone = n;
-	return found;
+}
+
+/*
+ * Was ss dropped by a reload so recently that a socket of its own may
+ * still hold it?
+ */
+static bool
+recently_dropped(const struct sockaddr_storage *ss, ev_tstamp now)
+{
+	size_t	 i;
+
+	gone_expire(now);
+	for (i = 0; i < d.ngone; i++)
+		if (addr_equal((const struct sockaddr *)ss,
+		    (const struct sockaddr *)&d.gone[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The longest a query can live (AAAA, then A) under any configuration
+ * run so far, and a second: queries asked on a dropped address may have
+ * started under an older one than the running.
+ */
+static ev_tstamp
+longest_drain(const struct config *c)
+{
+	static ev_tstamp longest;
+	ev_tstamp t = 2.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0;
+
+	if (t > longest)
+		longest = t;
+	return longest;
 }
 
 /* Note the addresses a reload dropped, for as long as they may linger. */
@@ -458,12 +483,10 @@ static void
 note_dropped(const struct sockaddr_storage *del, size_t ndel,
     const struct config *old, ev_tstamp now)
 {
-	/* a drain's bound: two full query lifetimes and a second */
-	ev_tstamp until = now + 2.0 * old->attempts * old->timeout_ms /
-	    1000.0 + 1.0;
+	ev_tstamp until = now + longest_drain(old);
 	size_t	 i, j;
 
-	(void)recently_dropped(del, now);	/* forget what is past */
+	gone_expire(now);
 	for (i = 0; i < ndel; i++) {
 		for (j = 0; j < d.ngone; j++)
 			if (addr_equal((const struct sockaddr *)&del[i],
@@ -478,7 +501,7 @@ note_dropped(const struct sockaddr_storage *del, size_t ndel,
 	}
 }
 
-static void	reload(void);
+static void	reload(bool retry);
 
 static void
 retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -486,11 +509,12 @@ retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
-	reload();
+	reload(true);
 }
 
+/* retry: a reload tried again (see retry_cb), not a SIGHUP's */
 static void
-reload(void)
+reload(bool retry)
 {
 	struct listener	*add[CONFIG_MAX_LISTEN][64];
 	struct sockaddr_storage del[CONFIG_MAX_LISTEN];
@@ -552,7 +576,8 @@ reload(void)
 					free(add[nadd][w]);
 				}
 			free(c);
-			flush_caches();
+			if (!retry)	/* the SIGHUP's own flush, once */
+				flush_caches();
 			return;
 		}
 		nadd++;
@@ -639,7 +664,7 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("SIGHUP while stopping: configuration not read");
 		return;
 	}
-	reload();
+	reload(false);
 }
 
 /* SIGTERM/SIGINT: stop taking queries, answer those in flight, exit. */
@@ -659,7 +684,10 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		stats_http_stop(d.http);
 		d.http = NULL;
 	}
-	ev_signal_stop(loop, w);
+	/*
+	 * The watcher stays: stopped, it would give the signal back its
+	 * default action, and a second SIGTERM would kill the drain.
+	 */
 	for (i = 1; i < d.nworkers; i++)
 		worker_post(&d.workers[i], NULL, NULL, 0, NULL, 0, true);
 	worker_stop(&d.workers[0]);

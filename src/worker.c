@@ -99,9 +99,12 @@ worker_del_listener(struct worker *w, const struct sockaddr_storage *ss)
 static void
 worker_stop_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)t;
+	struct proxy	*px = container_of(t, struct proxy, stop_timer);
+
 	(void)revents;
-	log_warnx("queries still in flight at the drain deadline");
+	log_warnx("drain deadline: %u queries still in flight, %u TCP "
+	    "clients with answers unwritten", px->ninflight,
+	    listen_tcp_unsent_count(px));
 	ev_break(loop, EVBREAK_ALL);
 }
 

@@ -26,6 +26,8 @@ Cases:
                         within seconds (the reload is retried)
   sigterm_drains        SIGTERM with queries in flight: all get their real
                         answer, exit 0 in time, later queries get nothing
+  sigterm_twice_still_drains  SIGTERM, SIGTERM, SIGINT: the query in
+                        flight is still answered, exit 0
   query_log             [log] queries = yes: one line per query
   sigusr1_counters      SIGUSR1 writes a "counters:" line
   workers_2             workers = 2: 500 queries all answered, >= 2 threads
@@ -910,11 +912,15 @@ def main(suite):
             eq(src, ("127.0.0.1", p2), "the answer's source")
             r = ask(p2, "back.example.test", "A")
             eq(r.addrs("A"), [V4], "A on the address added back")
-            check("configuration unchanged" not in px.log_text(),
+            log = px.log_text()
+            check("configuration unchanged" not in log,
                   "a reload was refused: " + px.log_tail())
+            check("trying again in 1 s" in log, "the address was free at "
+                  "once: the retry was not tried")
             print("  (added back %.1f s after the SIGHUP)" % took)
         finally:
-            px.stop()
+            rc = px.stop()
+        eq(rc, 0, "exit status")
     case("sighup_readd_dropped_listen", sighup_readd_dropped_listen)
 
     # == 6. SIGTERM drains the queries in flight ===========================
@@ -1003,6 +1009,36 @@ def main(suite):
         finally:
             px.stop()
     case("sigterm_drains", sigterm_drains)
+
+    def sigterm_twice():
+        # a second SIGTERM during the drain changes nothing (the first
+        # used to hand the signal back to its default action: killed)
+        up.set("twice.slow.example.test", "A", Rule(
+            answer=["twice.slow.example.test. 60 A %s" % V4], delay=1.0))
+        px = Proxy(suite, server_conf(timeout=2000), name="twice").start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(4)
+        try:
+            s.sendto(make_query("twice.slow.example.test", "A").to_wire(),
+                     ("127.0.0.1", px.port))
+            time.sleep(0.1)
+            px.signal(signal.SIGTERM)
+            time.sleep(0.3)
+            px.signal(signal.SIGTERM)
+            time.sleep(0.1)
+            px.signal(signal.SIGINT)
+            try:
+                m = dns.message.from_wire(s.recv(65535))
+            except socket.timeout:
+                raise CheckFailed("no answer to the query in flight")
+            eq([r.to_text() for rs in m.answer for r in rs], [V4],
+               "the answer")
+            rc = px.proc.wait(timeout=10)
+        finally:
+            s.close()
+            px.stop()
+        eq(rc, 0, "exit status")
+    case("sigterm_twice_still_drains", sigterm_twice)
 
     # == 7. + 8. query log and SIGUSR1 ======================================
     qlog = {}

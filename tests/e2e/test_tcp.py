@@ -9,7 +9,10 @@ that pile up towards the upstream.
   loses its connection within two idle timeouts (10 s each), rather than
   holding one of the 256 connection slots for ever;
 - SIGTERM while a slow TCP reader has answers waiting in the proxy's own
-  buffer: they are all written before the proxy exits;
+  buffer: they are all written before the proxy exits; a client that
+  reads none of them is closed after a second instead of holding the
+  drain to its deadline; a connection is closed once its last answer is
+  written;
 - SIGTERM with a TCP client that keeps sending on its connection: the
   query in flight is answered, the later ones are not read, and the proxy
   exits at once instead of at its drain deadline;
@@ -144,6 +147,8 @@ def script(up):
       answer_rule("slow.example.test. 60 A %s" % V4, delay=0.3))
     S("slow.example.test", "AAAA",
       answer_rule("slow.example.test. 60 AAAA 2001:db8::1", delay=0.3))
+    S("slower.example.test", "A",
+      answer_rule("slower.example.test. 60 A %s" % V4, delay=2.0))
     # about 31 KB of TXT: few answers fill a small receive window
     S("big.example.test", "TXT", answer_rule(*[
         'big.example.test. 60 TXT "%03d%s"' % (i, "x" * 250)
@@ -336,6 +341,55 @@ def main(suite):
         check(eof, "the proxy did not close the connection")
         eq(rc, 0, "exit status")
     suite.case("sigterm_unread_answers_written", sigterm_unread_answers)
+
+    def sigterm_non_reader():
+        # a client that takes none of its answers does not hold the
+        # drain to its deadline (2 x 2 x 1.5 s + 1 s = 7 s): after a
+        # second without progress it is closed
+        q = Proxy(suite, conf(up.port), name="tcpterm4").start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", q.port))
+            fill_send_queue(s, q.port)
+            t0 = time.monotonic()
+            q.signal(signal.SIGTERM)
+            rc = q.proc.wait(timeout=15)
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+            q.stop()
+        eq(rc, 0, "exit status")
+        check(took < 3.5, "%.1f s to stop with a client that reads nothing"
+              % took)
+    suite.case("sigterm_non_reader_closed", sigterm_non_reader)
+
+    def sigterm_close_after_answer():
+        # stopping: a TCP connection closes once its last answer is
+        # written, while a UDP query keeps the proxy draining
+        q = Proxy(suite, conf(up.port), name="tcpterm5").start()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
+        try:
+            u.sendto(make_query("slower.example.test", "A").to_wire(),
+                     ("127.0.0.1", q.port))
+            s.sendall(framed("slow.example.test", "A"))
+            time.sleep(0.1)
+            q.signal(signal.SIGTERM)
+            msgs, eof = read_answers(s, time.monotonic() + 1.5)
+            alive = q.alive()
+            rc = q.proc.wait(timeout=10)
+        finally:
+            s.close()
+            u.close()
+            q.stop()
+        eq(len(msgs), 1, "the TCP answer")
+        check(eof, "the connection stayed open after its last answer")
+        check(alive, "the proxy had already exited (the UDP query holds "
+              "it for 2 s): the test shows nothing")
+        eq(rc, 0, "exit status")
+    suite.case("sigterm_tcp_closed_after_last_answer",
+               sigterm_close_after_answer)
 
     def shutdown():
         check(p.alive(), "died: " + p.log_tail())
