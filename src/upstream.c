@@ -55,6 +55,8 @@ struct upstream_sock {
 	int		 family;
 	ev_io		 io;
 	unsigned	 uses;		/* attempts sent since opened */
+	uint32_t	 picked;	/* the pool's pick count when last
+					 * picked (0: never) */
 	unsigned	 pending;	/* attempts waiting on it */
 	struct upstream_xfer *waiting;	/* those attempts */
 	union peer	 peer;		/* connected to */
@@ -72,6 +74,7 @@ struct upstream_pool {
 	struct ev_loop	*loop;
 	struct stats	*stats;
 	size_t		 nsock;			/* per family */
+	uint32_t	 picks;			/* sockets picked so far */
 	unsigned	 ntcp;			/* TCP connections open */
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
 };
@@ -242,7 +245,10 @@ warn_rate(struct upstream_pool *p, const char *fmt, ...)
 
 /*
  * A socket for dest, at random: opened, renewed or pointed at dest as
- * needed.  A socket busy with another upstream is passed over.  NULL
+ * needed.  A socket busy with another upstream is passed over, and so,
+ * while the tries last, is one picked among the last nsock / 2 picks:
+ * of a thousand queries over 1024 sockets about 82% leave from distinct
+ * ports instead of 64%, the more ports the better for RFC 5452.  NULL
  * when no socket can be had.
  */
 static struct upstream_sock *
@@ -263,12 +269,18 @@ sock_pick(struct upstream_pool *p, const struct sockaddr *dest)
 		p->socks[f] = arr;
 	}
 	for (try = 0; try < PICK_TRIES; try++) {
-		s = &arr[upstream_random_below((uint32_t)p->nsock)];
-		if (s->fd < 0 || s->pending == 0 ||
-		    addr_equal(&s->peer.sa, dest))
+		struct upstream_sock *c =
+		    &arr[upstream_random_below((uint32_t)p->nsock)];
+
+		if (c->fd >= 0 && c->pending > 0 &&
+		    !addr_equal(&c->peer.sa, dest))
+			continue;		/* busy with another upstream */
+		s = c;
+		/* unsigned: right across the counter's wrap as well */
+		if (c->picked == 0 || p->picks - c->picked > p->nsock / 2)
 			break;
 	}
-	if (try == PICK_TRIES) {
+	if (s == NULL) {
 		/* Nearly all busy with other upstreams: look for any idle. */
 		start = upstream_random_below((uint32_t)p->nsock);
 		for (i = 0; i < p->nsock; i++) {
@@ -279,6 +291,9 @@ sock_pick(struct upstream_pool *p, const struct sockaddr *dest)
 		if (i == p->nsock)
 			return NULL;
 	}
+	if (++p->picks == 0)
+		p->picks = 1;			/* 0 is "never" */
+	s->picked = p->picks;
 	if (s->fd < 0 || (s->uses >= UPSTREAM_ROTATE && s->pending == 0)) {
 		if (sock_open(s, dest) < 0) {
 			warn_rate(p, "upstream socket: %s", strerror(errno));

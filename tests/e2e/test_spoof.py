@@ -343,9 +343,11 @@ def main(suite):
                        min(ports), max(ports), 100 * seq_ports,
                        100 * seq_ids))
             check(d_ids >= 0.95 * len(ids), "only %d distinct IDs" % d_ids)
-            # the bar: most of a thousand from distinct ports (a
-            # pool of 1024 random ports per family, renewed as used)
-            check(d_ports > 0.5 * len(ports), "only %d distinct ports"
+            # the bar is most of a thousand from distinct ports;
+            # a pool of 1024 random ports per family, renewed as used,
+            # that passes over sockets among the last 512 picked gives
+            # about 82% (64% when picked at random alone)
+            check(d_ports >= 0.75 * len(ports), "only %d distinct ports"
                   % d_ports)
             check(max(ports) - min(ports) >= 10000, "ports span only %d..%d"
                   % (min(ports), max(ports)))
