@@ -40,6 +40,7 @@ struct tcp_conn {
 	unsigned	 pending;	/* queries holding r */
 	bool		 closed;	/* fd gone; freed at pending == 0 */
 	bool		 eof;		/* the client sends no more */
+	bool		 fin;		/* stopping: our side shut down */
 	bool		 wrote;		/* answer bytes taken since the last
 					 * idle tick */
 	struct sockaddr_storage peer;
@@ -53,6 +54,7 @@ struct tcp_conn {
 };
 
 static void	tcp_close(struct tcp_conn *c);
+static void	tcp_linger(struct tcp_conn *c);
 
 static __thread ev_timer accept_pause;	/* after EMFILE */
 static __thread bool	 accept_pause_init;
@@ -119,10 +121,13 @@ tcp_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->wrote = true;
 	if (c->outlen == 0) {
 		ev_io_stop(loop, &c->wio);
-		if ((c->eof || c->px->stopping) && c->pending == 0)
+		if (c->eof && c->pending == 0)
 			tcp_close(c);
-		else if (c->px->stopping)
+		else if (c->px->stopping) {
+			if (c->pending == 0)
+				tcp_linger(c);
 			proxy_stop_if_done(c->px);
+		}
 	}
 }
 
@@ -180,11 +185,14 @@ tcp_release(struct responder *r)
 			tcp_free(c);
 		return;
 	}
-	if (c->eof || c->px->stopping) {
-		if (c->pending == 0 && c->outlen == 0) {
-			c->eof = true;		/* read what is left first */
+	if (c->eof) {
+		if (c->pending == 0 && c->outlen == 0)
 			tcp_close(c);
-		}
+		return;
+	}
+	if (c->px->stopping) {
+		if (c->pending == 0 && c->outlen == 0)
+			tcp_linger(c);
 		return;
 	}
 	if (c->pending < TCP_MAX_PENDING && !c->px->stopping)
@@ -233,6 +241,26 @@ tcp_close(struct tcp_conn *c)
 	proxy_stop_if_done(px);
 }
 
+/*
+ * Stopping, and nothing left to answer: send our FIN after the answers,
+ * then read and drop what the client still sends until it closes too
+ * (or for TCP_STOP_IDLE): closing at once would answer its next bytes
+ * with a RST, which can cost it answers it has not read yet.  Holds no
+ * drain: the process may exit meanwhile.
+ */
+static void
+tcp_linger(struct tcp_conn *c)
+{
+	if (c->closed || c->fin)
+		return;
+	c->fin = true;
+	c->eof = true;		/* no more queries; tcp_close() drains */
+	(void)shutdown(c->fd, SHUT_WR);
+	ev_io_start(c->px->loop, &c->rio);
+	c->idle.repeat = TCP_STOP_IDLE;
+	ev_timer_again(c->px->loop, &c->idle);
+}
+
 static void
 tcp_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -269,12 +297,16 @@ tcp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	 */
 	if (c->px->stopping) {
 		n = tcp_drain(c);
-		/* at the end of the stream: no more to wait for */
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			/* the client is done too: no more to wait for */
 			ev_io_stop(loop, &c->rio);
-		c->eof = true;
+			c->eof = true;
+			if (c->pending == 0 && c->outlen == 0)
+				tcp_close(c);
+			return;
+		}
 		if (c->pending == 0 && c->outlen == 0)
-			tcp_close(c);
+			tcp_linger(c);
 		return;
 	}
 	if (c->rhave < 2) {
@@ -415,8 +447,7 @@ listen_tcp_stop(struct proxy *px)
 		if (c->closed)
 			continue;
 		if (c->pending == 0 && c->outlen == 0) {
-			c->eof = true;		/* read what is left first */
-			tcp_close(c);
+			tcp_linger(c);
 			continue;
 		}
 		/* the drain waits for a client that reads, not for one that

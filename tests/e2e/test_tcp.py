@@ -11,8 +11,9 @@ that pile up towards the upstream.
 - SIGTERM while a slow TCP reader has answers waiting in the proxy's own
   buffer: they are all written before the proxy exits; a client that
   reads none of them is closed after a second instead of holding the
-  drain to its deadline; a connection is closed once its last answer is
-  written;
+  drain to its deadline; once its last answer is written a connection
+  gets the proxy's FIN, and what the client still sends is read and
+  dropped (no RST) until it closes too or a second passes;
 - SIGTERM with a TCP client that keeps sending on its connection: the
   query in flight is answered, the later ones are not read, and the proxy
   exits at once instead of at its drain deadline;
@@ -321,15 +322,26 @@ def main(suite):
         eq(rc, 0, "exit status")
     suite.case("sigterm_client_eof_no_spin", sigterm_then_client_eof)
 
+    def slow_reader(name):
+        """A proxy of its own, and a connection to it with a small window
+        whose answers fill the proxy's kernel send queue and then its own
+        buffer: (proxy, socket, queries sent)."""
+        q = Proxy(suite, conf(up.port), name=name).start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            s.connect(("127.0.0.1", q.port))
+            return q, s, fill_send_queue(s, q.port)
+        except Exception:
+            s.close()
+            q.stop()
+            raise
+
     def sigterm_unread_answers():
         # answers the proxy holds for a slow reader at SIGTERM (its kernel
         # send queue full) are still written before it exits
-        q = Proxy(suite, conf(up.port), name="tcpterm3").start()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        q, s, sent = slow_reader("tcpterm3")
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", q.port))
-            sent = fill_send_queue(s, q.port)
             q.signal(signal.SIGTERM)
             msgs, eof = read_answers(s, time.monotonic() + 8)
             rc = q.proc.wait(timeout=10)
@@ -346,12 +358,8 @@ def main(suite):
         # a client that takes none of its answers does not hold the
         # drain to its deadline (2 x 2 x 1.5 s + 1 s = 7 s): after a
         # second without progress it is closed
-        q = Proxy(suite, conf(up.port), name="tcpterm4").start()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        q, s, _ = slow_reader("tcpterm4")
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", q.port))
-            fill_send_queue(s, q.port)
             t0 = time.monotonic()
             q.signal(signal.SIGTERM)
             rc = q.proc.wait(timeout=15)
@@ -390,6 +398,39 @@ def main(suite):
         eq(rc, 0, "exit status")
     suite.case("sigterm_tcp_closed_after_last_answer",
                sigterm_close_after_answer)
+
+    def sigterm_linger():
+        # stopping, the last answer written: the proxy sends its FIN and
+        # reads on, so a client still sending gets no RST (its writes do
+        # not fail) while a UDP query keeps the proxy draining
+        q = Proxy(suite, conf(up.port), name="tcpterm6").start()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.create_connection(("127.0.0.1", q.port), timeout=3)
+        errs = []
+        try:
+            u.sendto(make_query("slower.example.test", "A").to_wire(),
+                     ("127.0.0.1", q.port))
+            s.sendall(framed("slow.example.test", "A"))
+            time.sleep(0.1)
+            q.signal(signal.SIGTERM)
+            time.sleep(0.6)         # answered (0.3 s) and written
+            for _ in range(3):
+                try:
+                    s.sendall(framed("late.example.test", "A"))
+                except OSError as e:
+                    errs.append(str(e))
+                time.sleep(0.1)
+            msgs, eof = read_answers(s, time.monotonic() + 1.5)
+            rc = q.proc.wait(timeout=10)
+        finally:
+            s.close()
+            u.close()
+            q.stop()
+        check(not errs, "writes after the last answer failed: %s" % errs)
+        eq(len(msgs), 1, "the TCP answer")
+        check(eof, "no FIN after the last answer")
+        eq(rc, 0, "exit status")
+    suite.case("sigterm_tcp_linger_no_reset", sigterm_linger)
 
     def shutdown():
         check(p.alive(), "died: " + p.log_tail())
