@@ -195,7 +195,7 @@ tcp_release(struct responder *r)
 			tcp_linger(c);
 		return;
 	}
-	if (c->pending < TCP_MAX_PENDING && !c->px->stopping)
+	if (c->pending < TCP_MAX_PENDING)
 		ev_io_start(c->px->loop, &c->rio);
 	ev_timer_again(c->px->loop, &c->idle);
 }
@@ -458,7 +458,7 @@ listen_tcp_stop(struct proxy *px)
 }
 
 unsigned
-listen_tcp_unsent_count(const struct proxy *px)
+listen_tcp_unsent(const struct proxy *px)
 {
 	const struct tcp_conn *c;
 	unsigned n = 0;
@@ -467,17 +467,6 @@ listen_tcp_unsent_count(const struct proxy *px)
 		if (!c->closed && c->outlen > 0)
 			n++;
 	return n;
-}
-
-bool
-listen_tcp_unsent(const struct proxy *px)
-{
-	const struct tcp_conn *c;
-
-	for (c = px->tcp_conns; c != NULL; c = c->next)
-		if (!c->closed && c->outlen > 0)
-			return true;
-	return false;
 }
 
 void

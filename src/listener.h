@@ -87,9 +87,8 @@ void	listen_tcp_resume(struct proxy *px);
  * flight, no answer unwritten); the others close when they are done.
  */
 void	listen_tcp_stop(struct proxy *px);
-/* Has any open TCP connection answers not yet written?  How many? */
-bool	listen_tcp_unsent(const struct proxy *px);
-unsigned listen_tcp_unsent_count(const struct proxy *px);
+/* How many open TCP connections have answers not yet written? */
+unsigned listen_tcp_unsent(const struct proxy *px);
 /* At worker exit: close and free every TCP connection left. */
 void	listen_tcp_free_all(struct proxy *px);
 

@@ -523,6 +523,7 @@ reload(bool retry)
 	unsigned	 w;
 	bool		 stats_change;
 	int		 http_fd = -1;
+	bool		 flush;
 	struct ev_loop	*loop = d.workers[0].px.loop;
 	ev_tstamp	 now = ev_now(loop);
 	char		 name[64];
@@ -570,15 +571,8 @@ reload(bool retry)
 			    "before it was dropped; trying again in 1 s", name);
 			ev_timer_set(&d.retry, 1.0, 0.);
 			ev_timer_start(loop, &d.retry);
-			while (nadd-- > 0)
-				for (w = 0; w < d.nworkers; w++) {
-					listener_close(add[nadd][w]);
-					free(add[nadd][w]);
-				}
-			free(c);
-			if (!retry)	/* the SIGHUP's own flush, once */
-				flush_caches();
-			return;
+			flush = !retry;	/* the SIGHUP's own flush, once */
+			goto drop;
 		}
 		nadd++;
 	}
@@ -644,13 +638,16 @@ reload(bool retry)
 
 refuse:
 	log_warnx("reload: configuration unchanged");
+	flush = true;
+drop:
 	while (nadd-- > 0)
 		for (w = 0; w < d.nworkers; w++) {
 			listener_close(add[nadd][w]);
 			free(add[nadd][w]);
 		}
 	free(c);
-	flush_caches();
+	if (flush)
+		flush_caches();
 }
 
 static void

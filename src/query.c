@@ -227,7 +227,7 @@ query_free(struct query *q)
 void
 proxy_stop_if_done(struct proxy *px)
 {
-	if (px->stopping && px->ninflight == 0 && !listen_tcp_unsent(px))
+	if (px->stopping && px->ninflight == 0 && listen_tcp_unsent(px) == 0)
 		ev_break(px->loop, EVBREAK_ALL);
 }
 

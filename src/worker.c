@@ -104,7 +104,7 @@ worker_stop_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	log_warnx("drain deadline: %u queries still in flight, %u TCP "
 	    "clients with answers unwritten", px->ninflight,
-	    listen_tcp_unsent_count(px));
+	    listen_tcp_unsent(px));
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -121,7 +121,7 @@ worker_stop(struct worker *w)
 	for (i = 0; i < px->nlisteners; i++)
 		listener_stop(px->listeners[i]);
 	listen_tcp_stop(px);
-	if (px->ninflight == 0 && !listen_tcp_unsent(px)) {
+	if (px->ninflight == 0 && listen_tcp_unsent(px) == 0) {
 		ev_break(px->loop, EVBREAK_ALL);
 		return;
 	}
