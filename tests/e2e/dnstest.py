@@ -10,7 +10,9 @@
 
 Environment: DNS64PROXY (the binary), E2E_DIR (this directory, maybe
 read-only), DNS64PROXY_WRAPPER (optional command prefix, e.g.
-"valgrind --error-exitcode=99 --leak-check=full").
+"valgrind --error-exitcode=99 --leak-check=full"), E2E_ONLY (optional,
+comma-separated case names: run only those; for debugging, as a case may
+rely on one before it), E2E_KEEP_TMP (keep the temporary directory).
 """
 
 import os
@@ -35,6 +37,12 @@ import dns.rdatatype
 import dns.reversename
 
 SKIP = 77
+
+
+def selected(name):
+    """False for a case that E2E_ONLY leaves out."""
+    only = os.environ.get("E2E_ONLY")
+    return not only or name in only.split(",")
 
 
 class NoAnswer(Exception):
@@ -432,6 +440,8 @@ class Suite:
         sys.exit(SKIP)
 
     def case(self, name, fn, *args, **kw):
+        if not selected(name):
+            return True
         t0 = time.monotonic()
         try:
             fn(*args, **kw)
