@@ -76,10 +76,13 @@ struct upstream_pool {
 	size_t		 nsock;			/* per family */
 	uint32_t	 picks;			/* sockets picked so far */
 	unsigned	 ntcp;			/* TCP connections open */
+	/* TCP attempts waiting for one of those to close, oldest first */
+	struct upstream_xfer *tcp_wait, **tcp_wait_last;
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
 };
 
 static void	upstream_attempt(struct upstream_xfer *x);
+static void	upstream_tcp_connect(struct upstream_xfer *x);
 static void	upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_fail_soon(struct upstream_xfer *x);
@@ -145,6 +148,7 @@ upstream_pool_new(struct ev_loop *loop, struct stats *stats, size_t nsock)
 	p->loop = loop;
 	p->stats = stats;
 	p->nsock = nsock;
+	p->tcp_wait_last = &p->tcp_wait;
 	return p;
 }
 
@@ -349,6 +353,20 @@ sock_gone(const struct upstream_sock *s, uint16_t id)
 	return false;
 }
 
+static void
+tcp_dequeue(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+
+	if (!x->tcp_queued)
+		return;
+	if ((*x->tprevp = x->tnext) != NULL)
+		x->tnext->tprevp = x->tprevp;
+	else
+		p->tcp_wait_last = x->tprevp;
+	x->tcp_queued = false;
+}
+
 /* Let go of the current attempt's ID, socket, TCP connection, timer. */
 static void
 upstream_close(struct upstream_xfer *x)
@@ -357,11 +375,19 @@ upstream_close(struct upstream_xfer *x)
 
 	ev_timer_stop(p->loop, &x->timer);
 	sock_unlink(x, true);
+	tcp_dequeue(x);
 	if (x->fd >= 0) {
 		ev_io_stop(p->loop, &x->io);
 		close(x->fd);
 		x->fd = -1;
 		p->ntcp--;
+		/* A slot is free: the attempt that waited longest takes it. */
+		if (p->tcp_wait != NULL) {
+			struct upstream_xfer *next = p->tcp_wait;
+
+			tcp_dequeue(next);
+			upstream_tcp_connect(next);
+		}
 	}
 	free(x->rbuf);
 	x->rbuf = NULL;
@@ -400,6 +426,7 @@ upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
 	x->local_fail = false;
 	x->rbuf = NULL;
 	x->rhave = x->rneed = x->wpos = 0;
+	x->tcp_queued = false;
 	ev_init(&x->timer, upstream_timer_cb);
 	upstream_attempt(x);
 	return 0;
@@ -479,6 +506,36 @@ upstream_take_id(struct upstream_xfer *x, struct upstream_sock *s)
 	return -1;
 }
 
+/* Open the TCP connection of x's attempt (a slot is free). */
+static void
+upstream_tcp_connect(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+	const struct sockaddr *sa = (const struct sockaddr *)x->dest;
+
+	x->sent = ev_now(p->loop);
+	STATS_INC(p->stats->upstream_queries);
+	x->fd = socket(sa->sa_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (x->fd < 0) {
+		warn_rate(p, "upstream TCP socket: %s", strerror(errno));
+		upstream_fail_soon(x);
+		return;
+	}
+	p->ntcp++;
+	if (connect(x->fd, sa, addr_len(sa)) < 0 && errno != EINPROGRESS) {
+		log_debug("upstream connect: %s", strerror(errno));
+		close(x->fd);
+		x->fd = -1;
+		p->ntcp--;
+		upstream_fail_soon(x);
+		return;
+	}
+	wire_set_u16(x->lenbuf, (uint16_t)x->len);
+	ev_io_init(&x->io, upstream_tcp_cb, x->fd, EV_WRITE);
+	ev_io_start(p->loop, &x->io);
+}
+
 /*
  * Start attempt number x->attempt + 1: upstreams are tried in order,
  * wrapping around.  An attempt that cannot even be sent waits for its
@@ -506,35 +563,21 @@ upstream_attempt(struct upstream_xfer *x)
 		/*
 		 * Bounded, so that TCP clients pipelining queries cannot
 		 * take the descriptors the UDP pool and the listeners need.
+		 * Beyond the bound an attempt waits, its timer running, for
+		 * a connection to close.
 		 */
 		if (p->ntcp >= UPSTREAM_TCP_MAX) {
 			warn_rate(p, "%u TCP connections to upstreams: the "
-			    "limit; failing this attempt", p->ntcp);
-			upstream_fail_soon(x);
+			    "limit; queries over TCP wait for one to close",
+			    p->ntcp);
+			x->tnext = NULL;
+			x->tprevp = p->tcp_wait_last;
+			*p->tcp_wait_last = x;
+			p->tcp_wait_last = &x->tnext;
+			x->tcp_queued = true;
 			return;
 		}
-		STATS_INC(p->stats->upstream_queries);
-		x->fd = socket(sa->sa_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (x->fd < 0) {
-			warn_rate(p, "upstream TCP socket: %s",
-			    strerror(errno));
-			upstream_fail_soon(x);
-			return;
-		}
-		p->ntcp++;
-		if (connect(x->fd, sa, addr_len(sa)) < 0 &&
-		    errno != EINPROGRESS) {
-			log_debug("upstream connect: %s", strerror(errno));
-			close(x->fd);
-			x->fd = -1;
-			p->ntcp--;
-			upstream_fail_soon(x);
-			return;
-		}
-		wire_set_u16(x->lenbuf, (uint16_t)x->len);
-		ev_io_init(&x->io, upstream_tcp_cb, x->fd, EV_WRITE);
-		ev_io_start(p->loop, &x->io);
+		upstream_tcp_connect(x);
 		return;
 	}
 	if ((s = sock_pick(p, sa)) == NULL) {

@@ -23,6 +23,9 @@ that pile up towards the upstream.
   pool and UDP clients keep their answers, and the open-file limit is not
   reached (the proxy starts here under a soft limit of 1024, which it
   raises to what it budgets).
+- TCP clients pipelining more queries than that limit, for an upstream
+  that answers them late: those beyond the limit wait for a connection to
+  close, and every query gets its answer (no SERVFAIL).
 """
 
 import os
@@ -51,6 +54,9 @@ TCP_IDLE = 10.0             # the proxy's idle timeout (listen_tcp.c)
 UPSTREAM_TCP_MAX = 256      # upstream TCP connections per worker
 N_CONN = 40                 # flooding TCP clients ...
 N_PIPE = 30                 # ... with this many queries each
+W_CONN = 12                 # TCP clients beyond the limit (32 in flight
+W_PIPE = 40                 # each: 384 at once) with this many queries,
+W_DELAY = 0.4               # which the upstream answers this late
 
 
 def conf(upstream, timeout=1500, attempts=2):
@@ -128,16 +134,35 @@ def proxy_fds(p):
         return -1
 
 
-def upstream_tcp_conns(port):
+def socket_inodes(pid):
+    """The inodes of the sockets process pid holds."""
+    out = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if t.startswith("socket:["):
+                out.add(t[8:-1])
+    except OSError:
+        pass
+    return out
+
+
+def upstream_tcp_conns(port, pid=None):
     """Open TCP connections on this host to 127.0.0.1:port (the proxy's
-    side): established or being set up, not those closing."""
+    side; only those of process pid if given): established or being set
+    up, not those closing."""
     n = 0
+    mine = socket_inodes(pid) if pid is not None else None
     with open("/proc/net/tcp") as f:
         next(f)
         for line in f:
             fields = line.split()
             rem, state = fields[2], fields[3]
-            if int(rem.split(":")[1], 16) == port and state in ("01", "02"):
+            if int(rem.split(":")[1], 16) == port and state in ("01", "02") \
+                    and (mine is None or fields[9] in mine):
                 n += 1
     return n
 
@@ -160,6 +185,10 @@ def script(up):
     for c in range(N_CONN):
         for i in range(N_PIPE):
             S("t%d-%d.example.test" % (c, i), "A", Rule(silent=True))
+    for c in range(W_CONN):
+        for i in range(W_PIPE):
+            n = "w%d-%d.example.test" % (c, i)
+            S(n, "A", answer_rule("%s 60 A %s" % (n, V4), delay=W_DELAY))
 
 
 def main(suite):
@@ -253,6 +282,60 @@ def main(suite):
               "upstream TCP connections at most, 100 of 100 UDP queries "
               "answered" % (N_CONN * N_PIPE, fds, peak))
     suite.case("upstream_tcp_connections_bounded", flood)
+
+    def beyond_limit():
+        # a proxy of its own: the flood's connections may still be open
+        q = Proxy(suite, conf(up.port, timeout=3000, attempts=2),
+                  name="tcpwait").start()
+        try:
+            conns = []
+            for c in range(W_CONN):
+                s = socket.create_connection(("127.0.0.1", q.port),
+                                             timeout=5)
+                s.sendall(b"".join(framed("w%d-%d.example.test" % (c, i))
+                                   for i in range(W_PIPE)))
+                conns.append(s)
+            t0 = time.monotonic()
+            peak, rcodes, got = 0, {}, 0
+            deadline = t0 + 15
+            for s in conns:
+                msgs, buf = [], b""
+                while len(msgs) < W_PIPE and time.monotonic() < deadline:
+                    s.settimeout(0.1)
+                    try:
+                        data = s.recv(65536)
+                    except socket.timeout:
+                        peak = max(peak, upstream_tcp_conns(
+                            up.port, q.proc.pid))
+                        continue
+                    if not data:
+                        break
+                    buf += data
+                    while len(buf) >= 2 and \
+                            len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+                        n = struct.unpack("!H", buf[:2])[0]
+                        msgs.append(dns.message.from_wire(buf[2:2 + n]))
+                        buf = buf[2 + n:]
+                for m in msgs:
+                    k = dns.rcode.to_text(m.rcode())
+                    rcodes[k] = rcodes.get(k, 0) + 1
+                got += len(msgs)
+                s.close()
+            took = time.monotonic() - t0
+        finally:
+            q.stop()
+        total = W_CONN * W_PIPE
+        eq(rcodes, {"NOERROR": total}, "answers to %d TCP queries, more "
+           "than the %d upstream TCP connections allowed" % (
+               total, UPSTREAM_TCP_MAX))
+        check(peak <= UPSTREAM_TCP_MAX, "%d upstream TCP connections at "
+              "once (limit %d)" % (peak, UPSTREAM_TCP_MAX))
+        check("the limit; queries over TCP wait" in q.log_text(),
+              "no log line about queries waiting: " + q.log_tail())
+        print("  %d TCP queries, upstream answering after %.1f s: all "
+              "NOERROR in %.1f s, at most %d upstream TCP connections seen"
+              % (total, W_DELAY, took, peak))
+    suite.case("upstream_tcp_beyond_limit_wait", beyond_limit)
 
     def stopping(name, qname, timeout):
         """A proxy of its own, a TCP query for qname in flight on one
