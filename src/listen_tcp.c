@@ -218,6 +218,17 @@ tcp_drain(struct tcp_conn *c)
 	return n;
 }
 
+/* Stop everything that would call back for c. */
+static void
+tcp_unwatch(struct tcp_conn *c)
+{
+	struct ev_loop	*loop = c->px->loop;
+
+	ev_io_stop(loop, &c->rio);
+	ev_io_stop(loop, &c->wio);
+	ev_timer_stop(loop, &c->idle);
+}
+
 /* Close the socket; the memory goes when the last query lets go. */
 static void
 tcp_close(struct tcp_conn *c)
@@ -226,9 +237,7 @@ tcp_close(struct tcp_conn *c)
 
 	if (c->closed)
 		return;
-	ev_io_stop(px->loop, &c->rio);
-	ev_io_stop(px->loop, &c->wio);
-	ev_timer_stop(px->loop, &c->idle);
+	tcp_unwatch(c);
 	if (c->eof)
 		(void)tcp_drain(c);
 	close(c->fd);
@@ -476,9 +485,7 @@ listen_tcp_free_all(struct proxy *px)
 		struct tcp_conn	*c = px->tcp_conns;
 
 		if (!c->closed) {
-			ev_io_stop(px->loop, &c->rio);
-			ev_io_stop(px->loop, &c->wio);
-			ev_timer_stop(px->loop, &c->idle);
+			tcp_unwatch(c);
 			close(c->fd);
 			px->ntcp--;
 		}
