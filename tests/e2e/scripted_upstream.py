@@ -470,8 +470,10 @@ class ScriptedUpstream:
                     continue
                 if rule.delay:
                     time.sleep(min(rule.delay, 5))
+                # max_size: dnspython would hold a response made for an
+                # EDNS query to the query's UDP size, even over TCP
                 wire = resp if isinstance(resp, (bytes, bytearray)) \
-                    else resp.to_wire(want_shuffle=False)
+                    else resp.to_wire(max_size=65535, want_shuffle=False)
                 conn.sendall(struct.pack("!H", len(wire)) + wire)
         except OSError:
             return
