@@ -130,6 +130,7 @@ stats_sum(struct stats *out, const struct stats *in, size_t n)
 		out->dropped_client += s->dropped_client;
 		out->dropped_upstream += s->dropped_upstream;
 		out->late_upstream += s->late_upstream;
+		out->tcp_wait_expired += s->tcp_wait_expired;
 		out->refused += s->refused;
 		out->overload += s->overload;
 		out->inflight += s->inflight;
@@ -264,6 +265,9 @@ stats_format_prometheus(const struct stats *s, char *buf, size_t cap)
 	    "Upstream answers to attempts already given up: timed out, or "
 	    "no longer needed (the parallel A query of an AAAA query "
 	    "answered without it, a client gone).", s->late_upstream);
+	counter(&t, "upstream_tcp_wait_expired_total",
+	    "Attempts over TCP whose time ran out while they waited for a "
+	    "free upstream TCP connection: never sent.", s->tcp_wait_expired);
 
 	family(&t, "dropped_total", "counter",
 	    "Packets dropped: malformed queries, spoofed or malformed "

@@ -43,6 +43,8 @@ struct stats {
 	uint64_t	dropped_client;		/* QR set, short, malformed */
 	uint64_t	dropped_upstream;	/* spoofed or malformed */
 	uint64_t	late_upstream;		/* for attempts given up */
+	uint64_t	tcp_wait_expired;	/* TCP attempts whose time ran
+						 * out waiting for a connection */
 	uint64_t	refused;
 	uint64_t	overload;		/* in-flight cap reached */
 	uint64_t	inflight;		/* a gauge */

@@ -83,6 +83,7 @@ struct upstream_pool {
 
 static void	upstream_attempt(struct upstream_xfer *x);
 static void	upstream_tcp_connect(struct upstream_xfer *x);
+static void	tcp_promote(struct upstream_pool *p);
 static void	upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_fail_soon(struct upstream_xfer *x);
@@ -367,6 +368,29 @@ tcp_dequeue(struct upstream_xfer *x)
 	x->tcp_queued = false;
 }
 
+/*
+ * Free TCP connection slots go to the attempts that wait, oldest first.
+ * One left with less than a quarter of its timeout is not worth a
+ * connection: it fails here, never sent.  One whose connect() fails at
+ * once gives its slot to the next.
+ */
+static void
+tcp_promote(struct upstream_pool *p)
+{
+	struct upstream_xfer *x;
+
+	while (p->ntcp < UPSTREAM_TCP_MAX && (x = p->tcp_wait) != NULL) {
+		tcp_dequeue(x);
+		if (ev_timer_remaining(p->loop, &x->timer) <
+		    x->cfg->timeout_ms / 4000.0) {
+			STATS_INC(p->stats->tcp_wait_expired);
+			upstream_fail_soon(x);
+			continue;
+		}
+		upstream_tcp_connect(x);
+	}
+}
+
 /* Let go of the current attempt's ID, socket, TCP connection, timer. */
 static void
 upstream_close(struct upstream_xfer *x)
@@ -381,13 +405,7 @@ upstream_close(struct upstream_xfer *x)
 		close(x->fd);
 		x->fd = -1;
 		p->ntcp--;
-		/* A slot is free: the attempt that waited longest takes it. */
-		if (p->tcp_wait != NULL) {
-			struct upstream_xfer *next = p->tcp_wait;
-
-			tcp_dequeue(next);
-			upstream_tcp_connect(next);
-		}
+		tcp_promote(p);
 	}
 	free(x->rbuf);
 	x->rbuf = NULL;
@@ -564,9 +582,9 @@ upstream_attempt(struct upstream_xfer *x)
 		 * Bounded, so that TCP clients pipelining queries cannot
 		 * take the descriptors the UDP pool and the listeners need.
 		 * Beyond the bound an attempt waits, its timer running, for
-		 * a connection to close.
+		 * a connection to close; none jumps the queue.
 		 */
-		if (p->ntcp >= UPSTREAM_TCP_MAX) {
+		if (p->ntcp >= UPSTREAM_TCP_MAX || p->tcp_wait != NULL) {
 			warn_rate(p, "%u TCP connections to upstreams: the "
 			    "limit; queries over TCP wait for one to close",
 			    p->ntcp);
@@ -606,7 +624,9 @@ upstream_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!x->local_fail)
+	if (x->tcp_queued)	/* never sent: not the upstream's doing */
+		STATS_INC(x->pool->stats->tcp_wait_expired);
+	else if (!x->local_fail)
 		STATS_INC(x->pool->stats->upstream_timeouts);
 	x->local_fail = false;
 	upstream_fail_attempt(x);

@@ -205,7 +205,7 @@ class ScriptedUpstream:
             break
         else:
             raise OSError("no free port for the scripted upstream")
-        t.listen(16)
+        t.listen(512)   # the proxy may open 256 connections at once
         self.udp = u
         self.tcp = t
         self.port = p

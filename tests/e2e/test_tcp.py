@@ -29,12 +29,14 @@ that pile up towards the upstream.
 """
 
 import os
+import re
 import resource
 import signal
 import socket
 import struct
 import sys
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.environ.get("E2E_DIR")
@@ -45,7 +47,7 @@ import dns.rdatatype     # noqa: E402
 import dns.rcode         # noqa: E402
 
 from dnstest import (Suite, Proxy, ask, check, eq, make_query,  # noqa: E402
-                     StartError)
+                     StartError, free_port)
 from scripted_upstream import ScriptedUpstream, Rule, answer_rule  # noqa
 
 NOERROR = dns.rcode.NOERROR
@@ -57,6 +59,7 @@ N_PIPE = 30                 # ... with this many queries each
 W_CONN = 12                 # TCP clients beyond the limit (32 in flight
 W_PIPE = 40                 # each: 384 at once) with this many queries,
 W_DELAY = 0.4               # which the upstream answers this late
+X_PIPE = 30                 # never answered, from W_CONN clients each
 
 
 def conf(upstream, timeout=1500, attempts=2):
@@ -92,6 +95,41 @@ def read_answers(s, deadline):
             out.append(dns.message.from_wire(buf[2:2 + n]))
             buf = buf[2 + n:]
     return out, False
+
+
+def read_answers_n(s, n, deadline):
+    """Up to n framed messages from s before deadline: (messages, eof)."""
+    buf, out = b"", []
+    while len(out) < n and time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return out, True
+        if not data:
+            return out, True
+        buf += data
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(
+                "!H", buf[:2])[0]:
+            k = struct.unpack("!H", buf[:2])[0]
+            out.append(dns.message.from_wire(buf[2:2 + k]))
+            buf = buf[2 + k:]
+    return out, False
+
+
+def stats(port):
+    """The samples of the proxy's /metrics on port: name -> value."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=3) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
 
 
 def proxy_send_queue(port, peer_port):
@@ -185,6 +223,9 @@ def script(up):
     for c in range(N_CONN):
         for i in range(N_PIPE):
             S("t%d-%d.example.test" % (c, i), "A", Rule(silent=True))
+    for c in range(W_CONN):
+        for i in range(X_PIPE):
+            S("x%d-%d.example.test" % (c, i), "A", Rule(silent=True))
     for c in range(W_CONN):
         for i in range(W_PIPE):
             n = "w%d-%d.example.test" % (c, i)
@@ -336,6 +377,57 @@ def main(suite):
               "NOERROR in %.1f s, at most %d upstream TCP connections seen"
               % (total, W_DELAY, took, peak))
     suite.case("upstream_tcp_beyond_limit_wait", beyond_limit)
+
+    def wait_expired():
+        # 360 TCP queries the upstream never answers, 1 s each, one
+        # attempt: 256 go out and time out; the other 104 wait for them,
+        # and by then too little of their time is left to be worth a
+        # connection: they fail without reaching the upstream, and count
+        # as expired in the wait, not as upstream timeouts.
+        sport = free_port()
+        q = Proxy(suite, conf(up.port, timeout=1000, attempts=1) +
+                  "\n[stats]\nlisten = 127.0.0.1:%d\n" % sport,
+                  name="tcpexpire").start()
+        try:
+            conns = []
+            for c in range(W_CONN):
+                s = socket.create_connection(("127.0.0.1", q.port),
+                                             timeout=5)
+                s.sendall(b"".join(framed("x%d-%d.example.test" % (c, i))
+                                   for i in range(X_PIPE)))
+                conns.append(s)
+            rcodes = {}
+            for s in conns:
+                msgs, _ = read_answers_n(s, X_PIPE, time.monotonic() + 6)
+                for m in msgs:
+                    k = dns.rcode.to_text(m.rcode())
+                    rcodes[k] = rcodes.get(k, 0) + 1
+                s.close()
+            got = stats(sport)
+        finally:
+            q.stop()
+        total = W_CONN * X_PIPE
+
+        def reached():
+            return len([r for r in up.queries(transport="tcp") if re.match(
+                r"x\d+-\d+\.example\.test", r.qname or "")])
+        # the upstream's threads may read the last ones a little later
+        t1 = time.monotonic() + 3
+        while reached() < UPSTREAM_TCP_MAX and time.monotonic() < t1:
+            time.sleep(0.05)
+        sent = reached()
+        eq(rcodes, {"SERVFAIL": total}, "answers to %d TCP queries never "
+           "answered upstream" % total)
+        eq(sent, UPSTREAM_TCP_MAX, "TCP queries that reached the upstream")
+        eq((got.get("dns64proxy_upstream_queries_total"),
+            got.get("dns64proxy_upstream_timeouts_total"),
+            got.get("dns64proxy_upstream_tcp_wait_expired_total")),
+           (UPSTREAM_TCP_MAX, UPSTREAM_TCP_MAX, total - UPSTREAM_TCP_MAX),
+           "upstream queries, upstream timeouts, expired in the wait")
+        print("  %d TCP queries never answered: %d sent and timed out, %d "
+              "expired waiting for a connection, all SERVFAIL"
+              % (total, sent, total - UPSTREAM_TCP_MAX))
+    suite.case("upstream_tcp_wait_expired", wait_expired)
 
     def stopping(name, qname, timeout):
         """A proxy of its own, a TCP query for qname in flight on one
