@@ -141,6 +141,24 @@ cfgref_put(struct cfgref *r)
 		free(r);
 }
 
+static double
+query_life(const struct config *c)
+{
+	return 2.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0;
+}
+
+double
+query_drain_time(const struct proxy *px)
+{
+	const struct query *q;
+	double		 t = query_life(&px->cfg->c), u;
+
+	for (q = px->queries; q != NULL; q = q->next)
+		if (q->cfg != px->cfg && (u = query_life(&q->cfg->c)) > t)
+			t = u;
+	return t;
+}
+
 unsigned
 query_inflight(const struct proxy *px)
 {

@@ -68,6 +68,13 @@ void	query_handle(struct proxy *px, struct responder *r,
  */
 void	proxy_stop_if_done(struct proxy *px);
 
+/*
+ * How long the drain after SIGTERM may take: two full query lifetimes
+ * (AAAA, then A) and a second, under the running configuration or the
+ * older one a query in flight started under, whichever is longest.
+ */
+double	query_drain_time(const struct proxy *px);
+
 /* Queries in flight on px. */
 unsigned query_inflight(const struct proxy *px);
 /* Free the spare query objects kept by this thread (at worker exit). */

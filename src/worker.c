@@ -112,7 +112,6 @@ void
 worker_stop(struct worker *w)
 {
 	struct proxy	*px = &w->px;
-	const struct config *c = &px->cfg->c;
 	size_t		 i;
 
 	if (px->stopping)
@@ -125,9 +124,8 @@ worker_stop(struct worker *w)
 		ev_break(px->loop, EVBREAK_ALL);
 		return;
 	}
-	/* Two full query lifetimes (AAAA then A), and a second of slack. */
 	ev_timer_init(&px->stop_timer, worker_stop_timer_cb,
-	    2.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0, 0.);
+	    query_drain_time(px), 0.);
 	ev_timer_start(px->loop, &px->stop_timer);
 }
 

@@ -26,6 +26,9 @@ Cases:
                         within seconds (the reload is retried)
   sigterm_drains        SIGTERM with queries in flight: all get their real
                         answer, exit 0 in time, later queries get nothing
+  sigterm_after_shorter_reload  a query started under a longer timeout
+                        than a reload then set is still answered in the
+                        drain after SIGTERM
   sigterm_twice_still_drains  SIGTERM, SIGTERM, SIGINT: the query in
                         flight is still answered, exit 0
   query_log             [log] queries = yes: one line per query
@@ -1046,6 +1049,43 @@ def main(suite):
             px.stop()
         eq(rc, 0, "exit status")
     case("sigterm_twice_still_drains", sigterm_twice)
+
+    def sigterm_after_shorter_reload():
+        # a query started under timeout = 4000 is still in flight when a
+        # reload sets timeout = 300 and SIGTERM follows: the drain is
+        # bounded by the longer configuration the query runs under (the
+        # new one alone would cut it off 1.6 s after the signal)
+        up.set("long.slow.example.test", "A", Rule(
+            answer=["long.slow.example.test. 60 A %s" % V4], delay=2.5))
+        px = Proxy(suite, server_conf(timeout=4000, attempts=1),
+                   name="shorter").start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(6)
+        try:
+            base = count_re(px, r"configuration reloaded")
+            s.sendto(make_query("long.slow.example.test", "A").to_wire(),
+                     ("127.0.0.1", px.port))
+            time.sleep(0.1)
+            px.write_conf(server_conf(timeout=300, attempts=1).format(
+                listen=px.listen_text(px.port)))
+            px.signal(signal.SIGHUP)
+            check(wait_for(lambda: count_re(px, r"configuration reloaded")
+                           > base, 3, step=0.01), "no reload: %s"
+                  % px.log_tail())
+            px.signal(signal.SIGTERM)
+            try:
+                m = dns.message.from_wire(s.recv(65535))
+            except socket.timeout:
+                raise CheckFailed("the query in flight got no answer: %s"
+                                  % px.log_tail())
+            eq([r.to_text() for rs in m.answer for r in rs], [V4],
+               "the answer")
+            rc = px.proc.wait(timeout=10)
+        finally:
+            s.close()
+            px.stop()
+        eq(rc, 0, "exit status")
+    case("sigterm_after_shorter_reload", sigterm_after_shorter_reload)
 
     # == 7. + 8. query log and SIGUSR1 ======================================
     qlog = {}
