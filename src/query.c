@@ -243,6 +243,13 @@ query_free(struct query *q)
 }
 
 void
+query_free_all(struct proxy *px)
+{
+	while (px->queries != NULL)
+		query_free(px->queries);
+}
+
+void
 proxy_stop_if_done(struct proxy *px)
 {
 	if (px->stopping && px->ninflight == 0 && listen_tcp_unsent(px) == 0)

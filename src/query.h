@@ -75,6 +75,12 @@ void	proxy_stop_if_done(struct proxy *px);
  */
 double	query_drain_time(const struct proxy *px);
 
+/*
+ * Free the queries still in flight, past the drain's bound: on the
+ * worker's thread, once its loop has returned.
+ */
+void	query_free_all(struct proxy *px);
+
 /* Queries in flight on px. */
 unsigned query_inflight(const struct proxy *px);
 /* Free the spare query objects kept by this thread (at worker exit). */

@@ -212,6 +212,7 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 
 	ev_run(w->px.loop, 0);
+	query_free_all(&w->px);
 	query_spares_free();
 	return NULL;
 }
@@ -232,8 +233,10 @@ worker_finish(struct worker *w)
 
 	if (w->threaded)
 		pthread_join(w->thread, NULL);
-	else
+	else {
+		query_free_all(&w->px);
 		query_spares_free();
+	}
 	listen_tcp_free_all(&w->px);
 	for (i = 0; i < w->px.nlisteners; i++) {
 		listener_close(w->px.listeners[i]);
