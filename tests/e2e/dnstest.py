@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.request
 
 import dns.edns
 import dns.flags
@@ -37,6 +38,19 @@ import dns.rdatatype
 import dns.reversename
 
 SKIP = 77
+
+
+def metrics(port):
+    """The samples of /metrics on 127.0.0.1:port: name -> value."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=3) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
 
 
 def selected(name):

@@ -1020,6 +1020,17 @@ def main(suite):
             px.stop()
     case("sigterm_drains", sigterm_drains)
 
+    def answered_then_exit(px, s):
+        """The query in flight on s gets its A record, then the stopping
+        proxy exits 0."""
+        try:
+            m = dns.message.from_wire(s.recv(65535))
+        except socket.timeout:
+            raise CheckFailed("no answer to the query in flight: %s"
+                              % px.log_tail())
+        eq([r.to_text() for rs in m.answer for r in rs], [V4], "the answer")
+        eq(px.proc.wait(timeout=10), 0, "exit status")
+
     def sigterm_twice():
         # a second SIGTERM during the drain changes nothing (the first
         # used to hand the signal back to its default action: killed)
@@ -1037,17 +1048,10 @@ def main(suite):
             px.signal(signal.SIGTERM)
             time.sleep(0.1)
             px.signal(signal.SIGINT)
-            try:
-                m = dns.message.from_wire(s.recv(65535))
-            except socket.timeout:
-                raise CheckFailed("no answer to the query in flight")
-            eq([r.to_text() for rs in m.answer for r in rs], [V4],
-               "the answer")
-            rc = px.proc.wait(timeout=10)
+            answered_then_exit(px, s)
         finally:
             s.close()
             px.stop()
-        eq(rc, 0, "exit status")
     case("sigterm_twice_still_drains", sigterm_twice)
 
     def sigterm_after_shorter_reload():
@@ -1073,18 +1077,10 @@ def main(suite):
                            > base, 3, step=0.01), "no reload: %s"
                   % px.log_tail())
             px.signal(signal.SIGTERM)
-            try:
-                m = dns.message.from_wire(s.recv(65535))
-            except socket.timeout:
-                raise CheckFailed("the query in flight got no answer: %s"
-                                  % px.log_tail())
-            eq([r.to_text() for rs in m.answer for r in rs], [V4],
-               "the answer")
-            rc = px.proc.wait(timeout=10)
+            answered_then_exit(px, s)
         finally:
             s.close()
             px.stop()
-        eq(rc, 0, "exit status")
     case("sigterm_after_shorter_reload", sigterm_after_shorter_reload)
 
     # == 7. + 8. query log and SIGUSR1 ======================================

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.environ.get("E2E_DIR")
@@ -37,7 +36,7 @@ sys.path.insert(0, os.environ.get("E2E_DIR")
 import dns.rcode         # noqa: E402
 
 from dnstest import (Suite, Proxy, ask, check, eq, free_port,  # noqa: E402
-                     make_query, run_cmd, send_udp_raw, StartError)
+                     make_query, metrics, run_cmd, send_udp_raw, StartError)
 
 NOERROR = dns.rcode.NOERROR
 NXDOMAIN = dns.rcode.NXDOMAIN
@@ -124,18 +123,6 @@ def vmrss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return -1
-
-
-def metrics(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=3) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
 
 
 # -- upstreams ----------------------------------------------------------------

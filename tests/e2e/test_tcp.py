@@ -36,7 +36,6 @@ import socket
 import struct
 import sys
 import time
-import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.environ.get("E2E_DIR")
@@ -47,7 +46,7 @@ import dns.rdatatype     # noqa: E402
 import dns.rcode         # noqa: E402
 
 from dnstest import (Suite, Proxy, ask, check, eq, make_query,  # noqa: E402
-                     StartError, free_port)
+                     StartError, free_port, metrics)
 from scripted_upstream import ScriptedUpstream, Rule, answer_rule  # noqa
 
 NOERROR = dns.rcode.NOERROR
@@ -74,10 +73,11 @@ def framed(name, qtype="A"):
     return struct.pack("!H", len(w)) + w
 
 
-def read_answers(s, deadline):
-    """Framed messages from s until EOF or deadline: (messages, eof)."""
+def read_answers(s, deadline, n=None):
+    """Framed messages from s until EOF, deadline or (if given) n of
+    them: (messages, eof)."""
     buf, out = b"", []
-    while time.monotonic() < deadline:
+    while (n is None or len(out) < n) and time.monotonic() < deadline:
         s.settimeout(max(0.05, deadline - time.monotonic()))
         try:
             data = s.recv(65536)
@@ -97,39 +97,16 @@ def read_answers(s, deadline):
     return out, False
 
 
-def read_answers_n(s, n, deadline):
-    """Up to n framed messages from s before deadline: (messages, eof)."""
-    buf, out = b"", []
-    while len(out) < n and time.monotonic() < deadline:
-        s.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            return out, True
-        if not data:
-            return out, True
-        buf += data
-        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(
-                "!H", buf[:2])[0]:
-            k = struct.unpack("!H", buf[:2])[0]
-            out.append(dns.message.from_wire(buf[2:2 + k]))
-            buf = buf[2 + k:]
-    return out, False
-
-
-def stats(port):
-    """The samples of the proxy's /metrics on port: name -> value."""
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=3) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
+def pipelining(port, prefix, n):
+    """W_CONN TCP connections to port, each sending n queries at once
+    for <prefix><connection>-<i>.example.test; the sockets."""
+    conns = []
+    for c in range(W_CONN):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"".join(framed("%s%d-%d.example.test" % (prefix, c, i))
+                           for i in range(n)))
+        conns.append(s)
+    return conns
 
 
 def proxy_send_queue(port, peer_port):
@@ -329,13 +306,7 @@ def main(suite):
         q = Proxy(suite, conf(up.port, timeout=3000, attempts=2),
                   name="tcpwait").start()
         try:
-            conns = []
-            for c in range(W_CONN):
-                s = socket.create_connection(("127.0.0.1", q.port),
-                                             timeout=5)
-                s.sendall(b"".join(framed("w%d-%d.example.test" % (c, i))
-                                   for i in range(W_PIPE)))
-                conns.append(s)
+            conns = pipelining(q.port, "w", W_PIPE)
             t0 = time.monotonic()
             peak, rcodes, got = 0, {}, 0
             deadline = t0 + 15
@@ -389,21 +360,15 @@ def main(suite):
                   "\n[stats]\nlisten = 127.0.0.1:%d\n" % sport,
                   name="tcpexpire").start()
         try:
-            conns = []
-            for c in range(W_CONN):
-                s = socket.create_connection(("127.0.0.1", q.port),
-                                             timeout=5)
-                s.sendall(b"".join(framed("x%d-%d.example.test" % (c, i))
-                                   for i in range(X_PIPE)))
-                conns.append(s)
+            conns = pipelining(q.port, "x", X_PIPE)
             rcodes = {}
             for s in conns:
-                msgs, _ = read_answers_n(s, X_PIPE, time.monotonic() + 6)
+                msgs, _ = read_answers(s, time.monotonic() + 6, X_PIPE)
                 for m in msgs:
                     k = dns.rcode.to_text(m.rcode())
                     rcodes[k] = rcodes.get(k, 0) + 1
                 s.close()
-            got = stats(sport)
+            got = metrics(sport)
         finally:
             q.stop()
         total = W_CONN * X_PIPE
