@@ -463,15 +463,15 @@ recently_dropped(const struct sockaddr_storage *ss, ev_tstamp now)
 }
 
 /*
- * The longest a query can live (AAAA, then A) under any configuration
- * run so far, and a second: queries asked on a dropped address may have
- * started under an older one than the running.
+ * The longest a query can live under any configuration run so far:
+ * queries asked on a dropped address may have started under an older one
+ * than the running.
  */
 static ev_tstamp
 longest_drain(const struct config *c)
 {
 	static ev_tstamp longest;
-	ev_tstamp t = 2.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0;
+	ev_tstamp t = query_life(c);
 
 	if (t > longest)
 		longest = t;

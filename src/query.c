@@ -141,10 +141,10 @@ cfgref_put(struct cfgref *r)
 		free(r);
 }
 
-static double
+double
 query_life(const struct config *c)
 {
-	return 2.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0;
+	return 3.0 * c->attempts * c->timeout_ms / 1000.0 + 1.0;
 }
 
 double
@@ -245,6 +245,7 @@ query_free(struct query *q)
 void
 query_free_all(struct proxy *px)
 {
+	upstream_pool_stop(px->pool);
 	while (px->queries != NULL)
 		query_free(px->queries);
 }

@@ -69,9 +69,16 @@ void	query_handle(struct proxy *px, struct responder *r,
 void	proxy_stop_if_done(struct proxy *px);
 
 /*
- * How long the drain after SIGTERM may take: two full query lifetimes
- * (AAAA, then A) and a second, under the running configuration or the
- * older one a query in flight started under, whichever is longest.
+ * The longest a query can live under c: three exchanges with the
+ * upstream (AAAA, then A, then A again over TCP when that answer came
+ * truncated), each of attempts times timeout, and a second of slack.
+ */
+double	query_life(const struct config *c);
+
+/*
+ * How long the drain after SIGTERM may take: query_life() of the running
+ * configuration or of the older one a query in flight started under,
+ * whichever is longest.
  */
 double	query_drain_time(const struct proxy *px);
 

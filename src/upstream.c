@@ -76,6 +76,7 @@ struct upstream_pool {
 	size_t		 nsock;			/* per family */
 	uint32_t	 picks;			/* sockets picked so far */
 	unsigned	 ntcp;			/* TCP connections open */
+	bool		 closing;		/* upstream_pool_stop() */
 	/* TCP attempts waiting for one of those to close, oldest first */
 	struct upstream_xfer *tcp_wait, **tcp_wait_last;
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
@@ -84,6 +85,7 @@ struct upstream_pool {
 static void	upstream_attempt(struct upstream_xfer *x);
 static void	upstream_tcp_connect(struct upstream_xfer *x);
 static void	tcp_promote(struct upstream_pool *p);
+static void	tcp_dequeue(struct upstream_xfer *x);
 static void	upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void	upstream_fail_soon(struct upstream_xfer *x);
@@ -162,6 +164,14 @@ sock_close(struct upstream_sock *s)
 	close(s->fd);
 	s->fd = -1;
 	memset(s->gone_until, 0, sizeof(s->gone_until));
+}
+
+void
+upstream_pool_stop(struct upstream_pool *p)
+{
+	p->closing = true;
+	while (p->tcp_wait != NULL)
+		tcp_dequeue(p->tcp_wait);
 }
 
 void
@@ -379,6 +389,8 @@ tcp_promote(struct upstream_pool *p)
 {
 	struct upstream_xfer *x;
 
+	if (p->closing)
+		return;
 	while (p->ntcp < UPSTREAM_TCP_MAX && (x = p->tcp_wait) != NULL) {
 		tcp_dequeue(x);
 		if (ev_timer_remaining(p->loop, &x->timer) <

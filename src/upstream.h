@@ -76,6 +76,11 @@ struct upstream_xfer {
 struct upstream_pool *upstream_pool_new(struct ev_loop *loop,
 	    struct stats *stats, size_t nsock);
 void	upstream_pool_free(struct upstream_pool *p);
+/*
+ * The loop has stopped and the exchanges are about to be cancelled: no
+ * attempt waiting for a TCP connection is started any more.
+ */
+void	upstream_pool_stop(struct upstream_pool *p);
 
 /*
  * Start an exchange for the query pkt[0..len) (its ID is replaced per

@@ -29,6 +29,8 @@ Cases:
   sigterm_after_shorter_reload  a query started under a longer timeout
                         than a reload then set is still answered in the
                         drain after SIGTERM
+  sigterm_three_exchanges  the drain waits for a query that needs three
+                        exchanges (AAAA, A over UDP truncated, A over TCP)
   sigterm_twice_still_drains  SIGTERM, SIGTERM, SIGINT: the query in
                         flight is still answered, exit 0
   query_log             [log] queries = yes: one line per query
@@ -76,7 +78,7 @@ from dnstest import (Suite, Proxy, NoAnswer, StartError,  # noqa: E402
                      CheckFailed, ask, check, eq, free_port, make_query,
                      run_cmd, selected, send_tcp_raw, send_udp_raw)
 from scripted_upstream import (ScriptedUpstream, Rule,  # noqa: E402
-                               soa_rr)
+                               nodata, soa_rr)
 
 PREFIX = "e2e-daemon"
 V4 = "93.184.215.14"                 # global: the WKP rule lets it through
@@ -1082,6 +1084,37 @@ def main(suite):
             s.close()
             px.stop()
     case("sigterm_after_shorter_reload", sigterm_after_shorter_reload)
+
+    def sigterm_three_exchanges():
+        # an AAAA query whose A answer comes truncated over UDP takes
+        # three exchanges (AAAA, A over UDP, A over TCP), each 1.9 s here
+        # with timeout = 2000: the drain must allow all three (it allowed
+        # two, 5 s, and the query got no answer)
+        Z = "three.slow.example.test."
+        up.set(Z, "AAAA", nodata(delay=1.9))
+        up.set(Z, "A", Rule(answer=["%s 60 A %s" % (Z, V4)], tc_udp=True,
+                            delay=1.9))
+        px = Proxy(suite, server_conf(timeout=2000, attempts=1),
+                   name="three").start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(8)
+        try:
+            s.sendto(make_query(Z, "AAAA").to_wire(), ("127.0.0.1", px.port))
+            time.sleep(0.1)
+            px.signal(signal.SIGTERM)
+            try:
+                m = dns.message.from_wire(s.recv(65535))
+            except socket.timeout:
+                raise CheckFailed("no answer to the query in flight: %s"
+                                  % px.log_tail())
+            eq([rd.to_text() for rs in m.answer
+                if rs.rdtype == dns.rdatatype.AAAA for rd in rs], [OLD_ADDR],
+               "the synthesized answer")
+            eq(px.proc.wait(timeout=10), 0, "exit status")
+        finally:
+            s.close()
+            px.stop()
+    case("sigterm_three_exchanges", sigterm_three_exchanges)
 
     # == 7. + 8. query log and SIGUSR1 ======================================
     qlog = {}
