@@ -76,7 +76,6 @@ struct upstream_pool {
 	size_t		 nsock;			/* per family */
 	uint32_t	 picks;			/* sockets picked so far */
 	unsigned	 ntcp;			/* TCP connections open */
-	bool		 closing;		/* upstream_pool_stop() */
 	/* TCP attempts waiting for one of those to close, oldest first */
 	struct upstream_xfer *tcp_wait, **tcp_wait_last;
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
@@ -169,7 +168,7 @@ sock_close(struct upstream_sock *s)
 void
 upstream_pool_stop(struct upstream_pool *p)
 {
-	p->closing = true;
+	/* Cancelling only ever takes attempts off: the queue stays empty. */
 	while (p->tcp_wait != NULL)
 		tcp_dequeue(p->tcp_wait);
 }
@@ -364,18 +363,37 @@ sock_gone(const struct upstream_sock *s, uint16_t id)
 	return false;
 }
 
+/* Does x wait for an upstream TCP connection slot? */
+static bool
+tcp_queued(const struct upstream_xfer *x)
+{
+	return x->tprevp != NULL;
+}
+
+/* Put x at the end of the pool's queue of attempts waiting for a slot. */
+static void
+tcp_enqueue(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+
+	x->tnext = NULL;
+	x->tprevp = p->tcp_wait_last;
+	*p->tcp_wait_last = x;
+	p->tcp_wait_last = &x->tnext;
+}
+
 static void
 tcp_dequeue(struct upstream_xfer *x)
 {
 	struct upstream_pool *p = x->pool;
 
-	if (!x->tcp_queued)
+	if (!tcp_queued(x))
 		return;
 	if ((*x->tprevp = x->tnext) != NULL)
 		x->tnext->tprevp = x->tprevp;
 	else
 		p->tcp_wait_last = x->tprevp;
-	x->tcp_queued = false;
+	x->tprevp = NULL;
 }
 
 /*
@@ -389,8 +407,6 @@ tcp_promote(struct upstream_pool *p)
 {
 	struct upstream_xfer *x;
 
-	if (p->closing)
-		return;
 	while (p->ntcp < UPSTREAM_TCP_MAX && (x = p->tcp_wait) != NULL) {
 		tcp_dequeue(x);
 		if (ev_timer_remaining(p->loop, &x->timer) <
@@ -456,7 +472,7 @@ upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
 	x->local_fail = false;
 	x->rbuf = NULL;
 	x->rhave = x->rneed = x->wpos = 0;
-	x->tcp_queued = false;
+	x->tprevp = NULL;		/* not waiting for a TCP slot */
 	ev_init(&x->timer, upstream_timer_cb);
 	upstream_attempt(x);
 	return 0;
@@ -600,11 +616,7 @@ upstream_attempt(struct upstream_xfer *x)
 			warn_rate(p, "%u TCP connections to upstreams: the "
 			    "limit; queries over TCP wait for one to close",
 			    p->ntcp);
-			x->tnext = NULL;
-			x->tprevp = p->tcp_wait_last;
-			*p->tcp_wait_last = x;
-			p->tcp_wait_last = &x->tnext;
-			x->tcp_queued = true;
+			tcp_enqueue(x);
 			return;
 		}
 		upstream_tcp_connect(x);
@@ -636,7 +648,7 @@ upstream_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (x->tcp_queued)	/* never sent: not the upstream's doing */
+	if (tcp_queued(x))	/* never sent: not the upstream's doing */
 		STATS_INC(x->pool->stats->tcp_wait_expired);
 	else if (!x->local_fail)
 		STATS_INC(x->pool->stats->upstream_timeouts);

@@ -64,8 +64,9 @@ struct upstream_xfer {
 	size_t		 rhave;		/* bytes read of length + body */
 	uint8_t		*rbuf;		/* body, rneed bytes (owned) */
 	size_t		 rneed;
-	bool		 tcp_queued;	/* waits for a connection slot */
-	struct upstream_xfer *tnext;	/* the pool's queue of those */
+	/* in the pool's queue of attempts waiting for a TCP slot (tprevp
+	 * NULL when not) */
+	struct upstream_xfer *tnext;
 	struct upstream_xfer **tprevp;
 };
 

@@ -206,14 +206,21 @@ worker_flush_cache(struct worker *w)
 	ev_async_send(w->px.loop, &w->wake);
 }
 
+/* On the worker's thread, its loop returned: free its queries. */
+static void
+worker_queries_free(struct worker *w)
+{
+	query_free_all(&w->px);
+	query_spares_free();
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
 
 	ev_run(w->px.loop, 0);
-	query_free_all(&w->px);
-	query_spares_free();
+	worker_queries_free(w);
 	return NULL;
 }
 
@@ -233,10 +240,8 @@ worker_finish(struct worker *w)
 
 	if (w->threaded)
 		pthread_join(w->thread, NULL);
-	else {
-		query_free_all(&w->px);
-		query_spares_free();
-	}
+	else
+		worker_queries_free(w);
 	listen_tcp_free_all(&w->px);
 	for (i = 0; i < w->px.nlisteners; i++) {
 		listener_close(w->px.listeners[i]);
