@@ -704,7 +704,7 @@ sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	    "formerr=%llu servfail=%llu nxdomain=%llu notimp=%llu "
 	    "refused=%llu; synthesized aaaa=%llu ptr=%llu; local=%llu; "
 	    "upstream queries=%llu timeouts=%llu failovers=%llu "
-	    "late=%llu tcp_wait_expired=%llu dropped=%llu; "
+	    "late=%llu tcp_wait_expired=%llu tcp_reused=%llu dropped=%llu; "
 	    "client dropped=%llu refused=%llu "
 	    "overload=%llu; "
 	    "in flight=%llu",
@@ -724,6 +724,7 @@ sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	    (unsigned long long)s.failovers,
 	    (unsigned long long)s.late_upstream,
 	    (unsigned long long)s.tcp_wait_expired,
+	    (unsigned long long)s.tcp_reused,
 	    (unsigned long long)s.dropped_upstream,
 	    (unsigned long long)s.dropped_client,
 	    (unsigned long long)s.refused,

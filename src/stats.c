@@ -131,6 +131,7 @@ stats_sum(struct stats *out, const struct stats *in, size_t n)
 		out->dropped_upstream += s->dropped_upstream;
 		out->late_upstream += s->late_upstream;
 		out->tcp_wait_expired += s->tcp_wait_expired;
+		out->tcp_reused += s->tcp_reused;
 		out->refused += s->refused;
 		out->overload += s->overload;
 		out->inflight += s->inflight;
@@ -268,6 +269,9 @@ stats_format_prometheus(const struct stats *s, char *buf, size_t cap)
 	counter(&t, "upstream_tcp_wait_expired_total",
 	    "Attempts over TCP whose time ran out while they waited for a "
 	    "free upstream TCP connection: never sent.", s->tcp_wait_expired);
+	counter(&t, "upstream_tcp_reused_total",
+	    "Attempts over TCP sent on an upstream connection kept open from "
+	    "an earlier exchange.", s->tcp_reused);
 
 	family(&t, "dropped_total", "counter",
 	    "Packets dropped: malformed queries, spoofed or malformed "

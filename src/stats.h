@@ -45,6 +45,8 @@ struct stats {
 	uint64_t	late_upstream;		/* for attempts given up */
 	uint64_t	tcp_wait_expired;	/* TCP attempts whose time ran
 						 * out waiting for a connection */
+	uint64_t	tcp_reused;		/* TCP attempts sent on an
+						 * upstream connection kept open */
 	uint64_t	refused;
 	uint64_t	overload;		/* in-flight cap reached */
 	uint64_t	inflight;		/* a gauge */

@@ -11,6 +11,14 @@
  * UPSTREAM_ROTATE queries and none is waiting on it.  ICMP errors come
  * back through IP_RECVERR, so a dead upstream fails its attempt at once;
  * so does REFUSED or SERVFAIL while another upstream is left to ask.
+ *
+ * TCP: one exchange at a time per connection, at most UPSTREAM_TCP_MAX
+ * connections per worker; beyond that attempts wait in turn.  A
+ * connection whose answer came whole is kept open, idle, for the next
+ * attempt to that upstream (RFC 7766 6.2.1): a handshake saved, and no
+ * TIME_WAIT left behind per query.  Idle ones are closed after
+ * UPSTREAM_TCP_IDLE_TIME (RFC 7766 6.2.3: keep idle time short), when the
+ * upstream closes them, or when their slot is needed.
  */
 #include "acconfig.h"
 
@@ -40,6 +48,8 @@
 #define ID_TRIES	16	/* random IDs tried before giving up */
 #define UPSTREAM_TCP_MAX 256	/* TCP connections to upstreams per worker
 				 * (main.c's open-file budget counts them) */
+#define UPSTREAM_TCP_IDLE 32	/* of those, kept open idle for reuse */
+#define UPSTREAM_TCP_IDLE_TIME 2.0 /* seconds an idle one is kept */
 #define UPSTREAM_GONE	4	/* IDs given up remembered per socket */
 #define UPSTREAM_LATE	30.0	/* for this long, in seconds */
 
@@ -70,19 +80,36 @@ struct upstream_sock {
 	unsigned	 gone_next;
 };
 
+/* An upstream TCP connection kept open, with no exchange, for reuse. */
+struct upstream_idle {
+	struct upstream_pool *pool;
+	int		 fd;		/* -1: a free slot */
+	ev_io		 io;		/* readable: the upstream closed it,
+					 * or sent what nobody asked for */
+	ev_timer	 timer;		/* UPSTREAM_TCP_IDLE_TIME */
+	union peer	 peer;		/* connected to */
+	struct upstream_idle *newer, *older;
+};
+
 struct upstream_pool {
 	struct ev_loop	*loop;
 	struct stats	*stats;
 	size_t		 nsock;			/* per family */
 	uint32_t	 picks;			/* sockets picked so far */
-	unsigned	 ntcp;			/* TCP connections open */
+	unsigned	 ntcp;			/* TCP connections open,
+						 * idle ones included */
 	/* TCP attempts waiting for one of those to close, oldest first */
 	struct upstream_xfer *tcp_wait, **tcp_wait_last;
+	/* TCP connections kept open, newest first */
+	struct upstream_idle idle[UPSTREAM_TCP_IDLE];
+	struct upstream_idle *idle_newest, *idle_oldest;
+	unsigned	 nidle;
 	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
 };
 
 static void	upstream_attempt(struct upstream_xfer *x);
 static void	upstream_tcp_connect(struct upstream_xfer *x);
+static bool	tcp_start(struct upstream_xfer *x);
 static void	tcp_promote(struct upstream_pool *p);
 static void	tcp_dequeue(struct upstream_xfer *x);
 static void	upstream_sock_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -144,6 +171,7 @@ struct upstream_pool *
 upstream_pool_new(struct ev_loop *loop, struct stats *stats, size_t nsock)
 {
 	struct upstream_pool *p;
+	size_t		 i;
 
 	if (nsock == 0 || (p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
@@ -151,6 +179,10 @@ upstream_pool_new(struct ev_loop *loop, struct stats *stats, size_t nsock)
 	p->stats = stats;
 	p->nsock = nsock;
 	p->tcp_wait_last = &p->tcp_wait;
+	for (i = 0; i < UPSTREAM_TCP_IDLE; i++) {
+		p->idle[i].pool = p;
+		p->idle[i].fd = -1;
+	}
 	return p;
 }
 
@@ -165,12 +197,134 @@ sock_close(struct upstream_sock *s)
 	memset(s->gone_until, 0, sizeof(s->gone_until));
 }
 
+/* ---------------------------------------------------------------- */
+/* TCP connections kept open                                         */
+/* ---------------------------------------------------------------- */
+
+/* Take c off the idle list: its descriptor, still open and counted. */
+static int
+idle_unlink(struct upstream_idle *c)
+{
+	struct upstream_pool *p = c->pool;
+	int		 fd = c->fd;
+
+	ev_io_stop(p->loop, &c->io);
+	ev_timer_stop(p->loop, &c->timer);
+	if (c->newer != NULL)
+		c->newer->older = c->older;
+	else
+		p->idle_newest = c->older;
+	if (c->older != NULL)
+		c->older->newer = c->newer;
+	else
+		p->idle_oldest = c->newer;
+	c->newer = c->older = NULL;
+	c->fd = -1;
+	p->nidle--;
+	return fd;
+}
+
+/* Close an idle connection; its slot is free (the caller promotes). */
+static void
+idle_close(struct upstream_idle *c)
+{
+	struct upstream_pool *p = c->pool;
+
+	close(idle_unlink(c));
+	p->ntcp--;
+}
+
+/* The newest idle connection to dest, taken off the list; -1 if none. */
+static int
+idle_take(struct upstream_pool *p, const struct sockaddr *dest)
+{
+	struct upstream_idle *c;
+
+	for (c = p->idle_newest; c != NULL; c = c->older)
+		if (addr_equal(&c->peer.sa, dest))
+			return idle_unlink(c);
+	return -1;
+}
+
+/* Readable while idle: closed by the upstream, or unasked-for bytes. */
+static void
+idle_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct upstream_idle *c = container_of(w, struct upstream_idle, io);
+	struct upstream_pool *p = c->pool;
+	uint8_t		 buf[64];
+
+	(void)loop;
+	(void)revents;
+	if (recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	log_debug("upstream tcp: a connection kept open was closed or "
+	    "spoke unasked");
+	idle_close(c);
+	tcp_promote(p);
+}
+
+static void
+idle_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct upstream_idle *c = container_of(w, struct upstream_idle, timer);
+	struct upstream_pool *p = c->pool;
+
+	(void)loop;
+	(void)revents;
+	idle_close(c);
+	tcp_promote(p);
+}
+
+/*
+ * x's answer came whole over TCP: its connection, now without an
+ * exchange, is kept open for the next attempt to that upstream, in the
+ * same slot.  With UPSTREAM_TCP_IDLE kept already, the oldest goes.  Not
+ * one the upstream has closed already, or that holds bytes nobody asked
+ * for: the next exchange would take them for its answer.
+ */
+static void
+tcp_park(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+	struct upstream_idle *c;
+	size_t		 i;
+	uint8_t		 b;
+
+	if (recv(x->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK))
+		return;			/* upstream_close() closes it */
+	if (p->nidle == UPSTREAM_TCP_IDLE)
+		idle_close(p->idle_oldest);
+	for (i = 0; p->idle[i].fd >= 0; i++)
+		;
+	c = &p->idle[i];
+	ev_io_stop(p->loop, &x->io);
+	c->fd = x->fd;
+	x->fd = -1;
+	memcpy(&c->peer, x->dest, addr_len((const struct sockaddr *)x->dest));
+	ev_io_init(&c->io, idle_read_cb, c->fd, EV_READ);
+	ev_io_start(p->loop, &c->io);
+	ev_timer_init(&c->timer, idle_timer_cb, UPSTREAM_TCP_IDLE_TIME, 0.);
+	ev_timer_start(p->loop, &c->timer);
+	c->newer = NULL;
+	if ((c->older = p->idle_newest) != NULL)
+		c->older->newer = c;
+	else
+		p->idle_oldest = c;
+	p->idle_newest = c;
+	p->nidle++;
+}
+
 void
 upstream_pool_stop(struct upstream_pool *p)
 {
 	/* Cancelling only ever takes attempts off: the queue stays empty. */
 	while (p->tcp_wait != NULL)
 		tcp_dequeue(p->tcp_wait);
+	while (p->idle_newest != NULL)
+		idle_close(p->idle_newest);
 }
 
 void
@@ -180,6 +334,8 @@ upstream_pool_free(struct upstream_pool *p)
 
 	if (p == NULL)
 		return;
+	while (p->idle_newest != NULL)
+		idle_close(p->idle_newest);
 	for (f = 0; f < 2; f++) {
 		if (p->socks[f] == NULL)
 			continue;
@@ -397,17 +553,18 @@ tcp_dequeue(struct upstream_xfer *x)
 }
 
 /*
- * Free TCP connection slots go to the attempts that wait, oldest first.
- * One left with less than a quarter of its timeout is not worth a
- * connection: it fails here, never sent.  One whose connect() fails at
- * once gives its slot to the next.
+ * Free TCP connection slots, and idle connections, go to the attempts
+ * that wait, oldest first.  One left with less than a quarter of its
+ * timeout is not worth a connection: it fails here, never sent.  One
+ * whose connect() fails at once gives its slot to the next.
  */
 static void
 tcp_promote(struct upstream_pool *p)
 {
 	struct upstream_xfer *x;
 
-	while (p->ntcp < UPSTREAM_TCP_MAX && (x = p->tcp_wait) != NULL) {
+	while ((p->ntcp < UPSTREAM_TCP_MAX || p->nidle > 0) &&
+	    (x = p->tcp_wait) != NULL) {
 		tcp_dequeue(x);
 		if (ev_timer_remaining(p->loop, &x->timer) <
 		    x->cfg->timeout_ms / 4000.0) {
@@ -415,7 +572,7 @@ tcp_promote(struct upstream_pool *p)
 			upstream_fail_soon(x);
 			continue;
 		}
-		upstream_tcp_connect(x);
+		(void)tcp_start(x);	/* a slot or an idle one: it starts */
 	}
 }
 
@@ -440,6 +597,7 @@ upstream_close(struct upstream_xfer *x)
 	x->rhave = 0;
 	x->rneed = 0;
 	x->wpos = 0;
+	x->reused = false;
 }
 
 int
@@ -472,6 +630,7 @@ upstream_start(struct upstream_xfer *x, struct upstream_pool *pool,
 	x->local_fail = false;
 	x->rbuf = NULL;
 	x->rhave = x->rneed = x->wpos = 0;
+	x->reused = false;
 	x->tprevp = NULL;		/* not waiting for a TCP slot */
 	ev_init(&x->timer, upstream_timer_cb);
 	upstream_attempt(x);
@@ -552,15 +711,14 @@ upstream_take_id(struct upstream_xfer *x, struct upstream_sock *s)
 	return -1;
 }
 
-/* Open the TCP connection of x's attempt (a slot is free). */
+/* Open a TCP connection for x's attempt (a slot is free). */
 static void
 upstream_tcp_connect(struct upstream_xfer *x)
 {
 	struct upstream_pool *p = x->pool;
 	const struct sockaddr *sa = (const struct sockaddr *)x->dest;
 
-	x->sent = ev_now(p->loop);
-	STATS_INC(p->stats->upstream_queries);
+	x->reused = false;
 	x->fd = socket(sa->sa_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (x->fd < 0) {
@@ -580,6 +738,63 @@ upstream_tcp_connect(struct upstream_xfer *x)
 	wire_set_u16(x->lenbuf, (uint16_t)x->len);
 	ev_io_init(&x->io, upstream_tcp_cb, x->fd, EV_WRITE);
 	ev_io_start(p->loop, &x->io);
+}
+
+/*
+ * Send x's attempt over TCP: on a connection kept open to its upstream,
+ * else on a new one, in a free slot or in the slot of the oldest idle
+ * connection.  false: no slot (x must wait).
+ */
+static bool
+tcp_start(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+	const struct sockaddr *sa = (const struct sockaddr *)x->dest;
+	int		 fd;
+
+	x->sent = ev_now(p->loop);
+	if ((fd = idle_take(p, sa)) >= 0) {
+		STATS_INC(p->stats->upstream_queries);
+		STATS_INC(p->stats->tcp_reused);
+		x->fd = fd;
+		x->reused = true;
+		wire_set_u16(x->lenbuf, (uint16_t)x->len);
+		ev_io_init(&x->io, upstream_tcp_cb, fd, EV_WRITE);
+		ev_io_start(p->loop, &x->io);
+		return true;
+	}
+	if (p->ntcp >= UPSTREAM_TCP_MAX) {
+		if (p->idle_oldest == NULL)
+			return false;
+		idle_close(p->idle_oldest);
+	}
+	STATS_INC(p->stats->upstream_queries);
+	upstream_tcp_connect(x);
+	return true;
+}
+
+/*
+ * x's TCP connection failed or closed.  One kept open from an earlier
+ * exchange may have been closed by the upstream (its idle timeout) just
+ * as x was sent on it: unless some of the answer came, x goes again on a
+ * fresh connection in the same slot, its timer running on.
+ */
+static void
+tcp_failed(struct upstream_xfer *x)
+{
+	struct upstream_pool *p = x->pool;
+
+	if (!x->reused || x->rhave > 0) {
+		upstream_fail_attempt(x);
+		return;
+	}
+	log_debug("upstream tcp: a connection kept open failed: a new one");
+	ev_io_stop(p->loop, &x->io);
+	close(x->fd);
+	x->fd = -1;
+	p->ntcp--;
+	x->wpos = 0;
+	upstream_tcp_connect(x);
 }
 
 /*
@@ -612,14 +827,12 @@ upstream_attempt(struct upstream_xfer *x)
 		 * Beyond the bound an attempt waits, its timer running, for
 		 * a connection to close; none jumps the queue.
 		 */
-		if (p->ntcp >= UPSTREAM_TCP_MAX || p->tcp_wait != NULL) {
+		if (p->tcp_wait != NULL || !tcp_start(x)) {
 			warn_rate(p, "%u TCP connections to upstreams: the "
 			    "limit; queries over TCP wait for one to close",
 			    p->ntcp);
 			tcp_enqueue(x);
-			return;
 		}
-		upstream_tcp_connect(x);
 		return;
 	}
 	if ((s = sock_pick(p, sa)) == NULL) {
@@ -856,7 +1069,7 @@ upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			log_debug("upstream tcp send: %s", strerror(errno));
-			upstream_fail_attempt(x);
+			tcp_failed(x);
 			return;
 		}
 		x->wpos += (size_t)n;
@@ -891,6 +1104,9 @@ upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* Copy out: finishing frees rbuf. */
 		size_t	 len = x->rneed;
 
+		/* Whole: the connection serves a next exchange. */
+		tcp_park(x);
+		tcp_promote(x->pool);
 		if (upstream_error_fails_over(x, &ri)) {
 			log_debug("upstream tcp: error answer: next upstream");
 			upstream_fail_attempt(x);
@@ -907,5 +1123,5 @@ fail:
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	log_debug("upstream tcp: connection failed or closed");
-	upstream_fail_attempt(x);
+	tcp_failed(x);
 }

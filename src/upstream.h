@@ -9,8 +9,10 @@
  * ports keep changing.  An answer counts only when it arrives on that
  * socket, from the upstream asked, with the ID sent, echoing the question
  * asked; anything else is dropped and the exchange keeps waiting.  TCP
- * uses a connection per attempt.  An exchange is embedded in its owner
- * (struct query) and calls done() exactly once, unless cancelled first.
+ * carries one exchange at a time per connection; a connection whose
+ * answer came whole is kept open for a while and reused (RFC 7766 6.2.1).
+ * An exchange is embedded in its owner (struct query) and calls done()
+ * exactly once, unless cancelled first.
  */
 #ifndef DNS64PROXY_UPSTREAM_H
 #define DNS64PROXY_UPSTREAM_H
@@ -58,6 +60,10 @@ struct upstream_xfer {
 	uint8_t		 inline_pkt[UPSTREAM_INLINE_PKT];
 	/* TCP state */
 	int		 fd;
+	bool		 reused;	/* fd was kept open from an earlier
+					 * exchange: if it fails before any of
+					 * the answer came, a fresh one is
+					 * tried, once */
 	ev_io		 io;
 	size_t		 wpos;		/* bytes of [len][pkt] written */
 	uint8_t		 lenbuf[2];
@@ -79,7 +85,8 @@ struct upstream_pool *upstream_pool_new(struct ev_loop *loop,
 void	upstream_pool_free(struct upstream_pool *p);
 /*
  * The loop has stopped and the exchanges are about to be cancelled: no
- * attempt waiting for a TCP connection is started any more.
+ * attempt waiting for a TCP connection is started any more, and the
+ * upstream TCP connections kept open for reuse are closed.
  */
 void	upstream_pool_stop(struct upstream_pool *p);
 

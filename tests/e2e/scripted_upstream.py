@@ -103,6 +103,10 @@ class Rule:
     spoof       list of "wrong_id", "wrong_question", "other_port": answers
                 with A 6.6.6.6 sent before the real answer
     spoof_only  send only the spoofed answers, never the real one
+    tcp_close   over TCP: close the connection after the answer
+    tcp_drop_reused  over TCP, on a connection that carried a query
+                before: close it without an answer (as a server whose idle
+                timeout fires just as the query comes)
     func        callable(query_msg, transport) -> dns.message.Message, raw
                 bytes, or None (no answer); replaces everything else
     """
@@ -110,7 +114,8 @@ class Rule:
     def __init__(self, rcode="NOERROR", answer=(), authority=(), additional=(),
                  aa=False, ad=False, ra=True, tc_udp=False, silent=False,
                  silent_first=0, delay=0.0, options=(), ede=None,
-                 force_edns=False, spoof=(), spoof_only=False, func=None):
+                 force_edns=False, spoof=(), spoof_only=False, func=None,
+                 tcp_close=False, tcp_drop_reused=False):
         self.rcode = (dns.rcode.from_text(rcode) if isinstance(rcode, str)
                       else rcode)
         self.answer = list(answer)
@@ -129,6 +134,8 @@ class Rule:
         self.spoof = list(spoof)
         self.spoof_only = spoof_only
         self.func = func
+        self.tcp_close = tcp_close
+        self.tcp_drop_reused = tcp_drop_reused
         self.seen = 0
 
     def is_silent(self, transport):
@@ -178,6 +185,7 @@ class QueryRecord:
 class ScriptedUpstream:
     def __init__(self, host="127.0.0.1", port=0, default=None):
         self.host = host
+        self.tcp_idle = 3.0     # seconds before an idle TCP client is closed
         self.rules = {}
         self.default = default if default is not None else nxdomain()
         self.log = []
@@ -442,7 +450,8 @@ class ScriptedUpstream:
         self._schedule(delay, self.udp, wire, addr)
 
     def _tcp_conn(self, conn, addr):
-        conn.settimeout(3)
+        conn.settimeout(self.tcp_idle)
+        carried = 0
         try:
             while not self._stop.is_set():
                 hdr = _recv_exact(conn, 2)
@@ -458,9 +467,12 @@ class ScriptedUpstream:
                 except Exception:
                     pass
                 self._record(q, data, "tcp", addr)
+                carried += 1
                 if q is None or not q.question:
                     return
                 rule = self._find_rule(q)
+                if rule.tcp_drop_reused and carried > 1:
+                    return
                 if rule.is_silent("tcp") or rule.seen <= rule.silent_first:
                     continue
                 if rule.spoof_only:
@@ -475,6 +487,8 @@ class ScriptedUpstream:
                 wire = resp if isinstance(resp, (bytes, bytearray)) \
                     else resp.to_wire(max_size=65535, want_shuffle=False)
                 conn.sendall(struct.pack("!H", len(wire)) + wire)
+                if rule.tcp_close:
+                    return
         except OSError:
             return
         finally:

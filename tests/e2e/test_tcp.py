@@ -26,6 +26,13 @@ that pile up towards the upstream.
 - TCP clients pipelining more queries than that limit, for an upstream
   that answers them late: those beyond the limit wait for a connection to
   close, and every query gets its answer (no SERVFAIL).
+- Upstream TCP connections are reused (RFC 7766 6.2.1): a TCP client's
+  queries one after another, a synthesis's AAAA and A among them, all go
+  over one upstream connection, which the proxy closes after 2 s idle;
+  an upstream that closes its connections after each answer, or closes
+  one just as the next query comes on it, costs no query an answer (the
+  proxy asks again on a fresh connection at once); at most 32 idle
+  connections are kept per worker.
 """
 
 import os
@@ -53,6 +60,9 @@ NOERROR = dns.rcode.NOERROR
 V4 = "93.184.215.14"
 TCP_IDLE = 10.0             # the proxy's idle timeout (listen_tcp.c)
 UPSTREAM_TCP_MAX = 256      # upstream TCP connections per worker
+UPSTREAM_TCP_IDLE = 32      # of those, kept idle for reuse (upstream.c)
+UPSTREAM_TCP_IDLE_TIME = 2.0    # for this long
+N_SEQ = 20                  # TCP queries one after another
 N_CONN = 40                 # flooding TCP clients ...
 N_PIPE = 30                 # ... with this many queries each
 W_CONN = 12                 # TCP clients beyond the limit (32 in flight
@@ -89,11 +99,11 @@ def read_answers(s, deadline, n=None):
             return out, True
         buf += data
         while len(buf) >= 2:
-            n = struct.unpack("!H", buf[:2])[0]
-            if len(buf) < 2 + n:
+            size = struct.unpack("!H", buf[:2])[0]
+            if len(buf) < 2 + size:
                 break
-            out.append(dns.message.from_wire(buf[2:2 + n]))
-            buf = buf[2 + n:]
+            out.append(dns.message.from_wire(buf[2:2 + size]))
+            buf = buf[2 + size:]
     return out, False
 
 
@@ -393,6 +403,151 @@ def main(suite):
               "expired waiting for a connection, all SERVFAIL"
               % (total, sent, total - UPSTREAM_TCP_MAX))
     suite.case("upstream_tcp_wait_expired", wait_expired)
+
+    def stats_conf(upstream, **kw):
+        sport = free_port()
+        return sport, conf(upstream, **kw) + \
+            "\n[stats]\nlisten = 127.0.0.1:%d\n" % sport
+
+    def ask_tcp(s, name, qtype="A"):
+        """One query on s and its answer: (message or None, seconds)."""
+        t0 = time.monotonic()
+        s.sendall(framed(name, qtype))
+        msgs, _ = read_answers(s, t0 + 8, 1)
+        return (msgs[0] if msgs else None), time.monotonic() - t0
+
+    def rcode_of(m):
+        return "none" if m is None else dns.rcode.to_text(m.rcode())
+
+    def reuse():
+        up2 = ScriptedUpstream().start()
+        suite.cleanups.append(up2.stop)
+        up2.tcp_idle = 10.0     # the proxy, not the upstream, closes first
+        for i in range(N_SEQ):
+            up2.set("r%d.example.test" % i, "A",
+                    answer_rule("r%d.example.test. 60 A %s" % (i, V4)))
+        up2.set("v4.example.test", "AAAA", Rule(authority=[
+            "example.test. 60 SOA ns.example.test. h.example.test. "
+            "1 3600 600 86400 60"]))
+        up2.set("v4.example.test", "A",
+                answer_rule("v4.example.test. 60 A %s" % V4))
+        sport, text = stats_conf(up2.port)
+        q = Proxy(suite, text, name="tcpreuse").start()
+        try:
+            s = socket.create_connection(("127.0.0.1", q.port), timeout=5)
+            rcodes = [rcode_of(ask_tcp(s, "r%d.example.test" % i)[0])
+                      for i in range(N_SEQ)]
+            synth, _ = ask_tcp(s, "v4.example.test", "AAAA")
+            open_after = upstream_tcp_conns(up2.port, q.proc.pid)
+            s.close()
+            got = metrics(sport)
+            t0 = time.monotonic()
+            while upstream_tcp_conns(up2.port, q.proc.pid) > 0 and \
+                    time.monotonic() < t0 + 8:
+                time.sleep(0.1)
+            idle_for = time.monotonic() - t0
+            left = upstream_tcp_conns(up2.port, q.proc.pid)
+        finally:
+            q.stop()
+        asked = up2.queries(transport="tcp")
+        eq(rcodes, ["NOERROR"] * N_SEQ, "answers to %d TCP queries in a "
+           "row" % N_SEQ)
+        eq([str(r) for rr in (synth.answer if synth else []) for r in rr],
+           ["64:ff9b::5db8:d70e"], "synthesized AAAA over TCP")
+        eq(len(asked), N_SEQ + 2, "TCP queries the upstream got")
+        eq(len({r.sport for r in asked}), 1, "source ports of the proxy's "
+           "TCP queries (one connection carries them all)")
+        eq(got.get("dns64proxy_upstream_tcp_reused_total"), N_SEQ + 1.0,
+           "attempts on a connection kept open")
+        eq(open_after, 1, "upstream TCP connections open between queries")
+        eq(left, 0, "upstream TCP connections %.1f s after the last "
+           "answer" % idle_for)
+        check(idle_for < UPSTREAM_TCP_IDLE_TIME + 4, "the idle connection "
+              "was closed after %.1f s" % idle_for)
+        print("  %d TCP queries and a synthesis (AAAA, A): %d upstream "
+              "queries over 1 connection, closed %.1f s after its last "
+              "answer" % (N_SEQ, len(asked), idle_for))
+    suite.case("upstream_tcp_reuse", reuse)
+
+    def closed_by_upstream():
+        up2 = ScriptedUpstream().start()
+        suite.cleanups.append(up2.stop)
+        for i in range(6):
+            up2.set("c%d.example.test" % i, "A", answer_rule(
+                "c%d.example.test. 60 A %s" % (i, V4), tcp_close=True))
+        up2.set("k.example.test", "A",
+                answer_rule("k.example.test. 60 A %s" % V4))
+        up2.set("d.example.test", "A", answer_rule(
+            "d.example.test. 60 A %s" % V4, tcp_drop_reused=True))
+        # one attempt of 3 s: a query lost with its connection would be
+        # SERVFAIL, and a timeout would show in the time it took
+        sport, text = stats_conf(up2.port, timeout=3000, attempts=1)
+        q = Proxy(suite, text, name="tcpclosed").start()
+        try:
+            s = socket.create_connection(("127.0.0.1", q.port), timeout=5)
+            rcodes = [rcode_of(ask_tcp(s, "c%d.example.test" % i)[0])
+                      for i in range(6)]
+            k, _ = ask_tcp(s, "k.example.test")
+            d, took = ask_tcp(s, "d.example.test")
+            s.close()
+            got = metrics(sport)
+        finally:
+            q.stop()
+        eq(rcodes, ["NOERROR"] * 6, "answers from an upstream that closes "
+           "each connection after its answer")
+        eq((rcode_of(k), rcode_of(d)), ("NOERROR", "NOERROR"),
+           "answers before and after the upstream closed a connection "
+           "kept open as the query came")
+        ports = [r.sport for r in up2.queries(qname="d.example.test")]
+        check(len(ports) == 2 and ports[0] != ports[1], "d.example.test "
+              "should reach the upstream twice, on the connection kept "
+              "open and on a fresh one: %r" % ports)
+        check(took < 1.5, "the answer took %.2f s (the attempt's timeout "
+              "is 3 s: a fresh connection should be tried at once)" % took)
+        check(got.get("dns64proxy_upstream_tcp_reused_total", 0) >= 1,
+              "no attempt went on a connection kept open")
+        eq(got.get("dns64proxy_upstream_timeouts_total"), 0.0,
+           "upstream timeouts")
+        print("  upstream closing connections: 8 of 8 NOERROR, the one "
+              "lost on a kept connection asked again in %.3f s" % took)
+    suite.case("upstream_tcp_closed_by_upstream", closed_by_upstream)
+
+    def idle_cap():
+        up2 = ScriptedUpstream().start()
+        suite.cleanups.append(up2.stop)
+        up2.tcp_idle = 10.0
+        n_conn, n_pipe = 2, 20
+        for c in range(n_conn):
+            for i in range(n_pipe):
+                n = "i%d-%d.example.test" % (c, i)
+                up2.set(n, "A", answer_rule("%s 60 A %s" % (n, V4),
+                                            delay=0.5))
+        q = Proxy(suite, conf(up2.port, timeout=3000), name="tcpidle").start()
+        try:
+            conns = []
+            for c in range(n_conn):
+                s = socket.create_connection(("127.0.0.1", q.port),
+                                             timeout=5)
+                s.sendall(b"".join(framed("i%d-%d.example.test" % (c, i))
+                                   for i in range(n_pipe)))
+                conns.append(s)
+            peak, got = 0, 0
+            for s in conns:
+                msgs, _ = read_answers(s, time.monotonic() + 8, n_pipe)
+                got += len([m for m in msgs if m.rcode() == NOERROR])
+                peak = max(peak, upstream_tcp_conns(up2.port, q.proc.pid))
+            kept = upstream_tcp_conns(up2.port, q.proc.pid)
+            for s in conns:
+                s.close()
+        finally:
+            q.stop()
+        eq(got, n_conn * n_pipe, "NOERROR answers")
+        check(1 <= kept <= UPSTREAM_TCP_IDLE, "%d upstream TCP connections "
+              "kept open after %d answered at once (at most %d kept)" % (
+                  kept, n_conn * n_pipe, UPSTREAM_TCP_IDLE))
+        print("  %d TCP queries at once: %d upstream connections kept "
+              "open after" % (n_conn * n_pipe, kept))
+    suite.case("upstream_tcp_idle_cap", idle_cap)
 
     def stopping(name, qname, timeout):
         """A proxy of its own, a TCP query for qname in flight on one

@@ -342,6 +342,7 @@ known(void)
 	s.inflight = 21;
 	s.late_upstream = 22;
 	s.tcp_wait_expired = 23;
+	s.tcp_reused = 24;
 	s.queries_type[STATS_QT_OTHER] = 18446744073709551615ULL;
 	return s;
 }
@@ -397,6 +398,8 @@ static struct line_case known_lines[] = {
 	{ "dns64proxy_upstream_late_answers_total 22" },
 	{ "# TYPE dns64proxy_upstream_tcp_wait_expired_total counter" },
 	{ "dns64proxy_upstream_tcp_wait_expired_total 23" },
+	{ "# TYPE dns64proxy_upstream_tcp_reused_total counter" },
+	{ "dns64proxy_upstream_tcp_reused_total 24" },
 	{ "# TYPE dns64proxy_dropped_total counter" },
 	{ "dns64proxy_dropped_total{source=\"client\"} 17" },
 	{ "dns64proxy_dropped_total{source=\"upstream\"} 18" },
@@ -486,11 +489,11 @@ Test(text, shape)
 		}
 	}
 	free(copy);
-	cr_expect_eq(nfam, 16);
+	cr_expect_eq(nfam, 17);
 	/* queries 2, by type 13, answers 11 named + rcode 13, synthesized
-	 * 2, cache hit/miss 2, eight plain counters, dropped 2, in flight 1,
+	 * 2, cache hit/miss 2, nine plain counters, dropped 2, in flight 1,
 	 * histogram 13 buckets + sum + count */
-	cr_expect_eq(nsamples, 2 + 13 + 12 + 2 + 2 + 8 + 2 + 1 + 15);
+	cr_expect_eq(nsamples, 2 + 13 + 12 + 2 + 2 + 9 + 2 + 1 + 15);
 }
 
 Test(text, stable)
