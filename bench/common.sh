@@ -1,4 +1,5 @@
-# bench/common.sh: helpers shared by bench/run.sh and bench/profile.sh.
+# bench/common.sh: helpers shared by bench/run.sh, bench/tcp.sh and
+# bench/profile.sh.
 # Sourced, not run.  Needs: BENCH_TMP (a scratch directory).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -121,4 +122,74 @@ udp_drops() {
 # (the proxy's listen socket, the upstream's), from /proc/net/udp
 sock_drops() {
 	awk -v p="$(printf '%04X' "$1")" 'NR > 1 { split($2, a, ":"); if (a[2] == p) s += $NF } END { print s + 0 }' /proc/net/udp
+}
+
+# CPUs: the load generator and the upstream on LOAD_CPU, the target on
+# TARGET_CPU (when there are two or more).
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ]; then
+	LOAD_CPU=${BENCH_LOAD_CPU:-0}
+	TARGET_CPU=${BENCH_TARGET_CPU:-1}
+else
+	LOAD_CPU=${BENCH_LOAD_CPU:-}
+	TARGET_CPU=${BENCH_TARGET_CPU:-}
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+load() {
+	# load CMD...: on LOAD_CPU (dnsperf, the upstream), killed 30 s
+	# after its own -l limit (120 s without one): dnsperf 2.10 can spin
+	# forever once its run is over (seen once in many runs), and a hung
+	# bench measures nothing.  A killed run has no figures, so it is
+	# left out of the medians.
+	local rc=0 limit=120 prev="" a
+	for a in "$@"; do
+		[ "$prev" = -l ] && limit=$(( ${a%.*} + 30 ))
+		prev=$a
+	done
+	if [ -n "$LOAD_CPU" ]; then
+		timeout -k 5 "$limit" taskset -c "$LOAD_CPU" "$@" || rc=$?
+	else
+		timeout -k 5 "$limit" "$@" || rc=$?
+	fi
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		log "  ($1 did not stop within $limit s and was killed: this run is left out)"
+	elif [ "$rc" != 0 ]; then
+		log "  ($1 exited with status $rc)"
+	fi
+	return "$rc"
+}
+
+sys_ticks() {
+	# sys_ticks PID...: stime of the processes (all their threads)
+	local p s=0 v
+	for p in "$@"; do
+		v=$(awk '{ print $15 }' "/proc/$p/stat" 2>/dev/null)
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+
+cpu_ticks() {
+	# cpu_ticks PID...: utime+stime of the processes (all their threads)
+	local p s=0 v
+	for p in "$@"; do
+		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+
+# us_per_query TICKS COUNT
+us_per_query() {
+	awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" \
+	    'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "-" }'
+}
+
+# median V...: the middle value (the mean of the middle two for an even
+# count), "-" for none
+median() {
+	printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+	    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }

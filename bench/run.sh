@@ -84,41 +84,8 @@ for tool in dnsperf knotd taskset "$PY"; do
 	fi
 done
 
-NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ]; then
-	LOAD_CPU=${BENCH_LOAD_CPU:-0}
-	TARGET_CPU=${BENCH_TARGET_CPU:-1}
-else
-	LOAD_CPU=${BENCH_LOAD_CPU:-}
-	TARGET_CPU=${BENCH_TARGET_CPU:-}
-fi
-CLK_TCK=$(getconf CLK_TCK)
 UPSTREAM_PORT=$BENCH_PORT
 SUPPRESS="-O suppress=timeouts,congestion,sendfailed,sockready,unexpected"
-
-load() {
-	# load CMD...: on LOAD_CPU (dnsperf, the upstream), killed 30 s
-	# after its own -l limit (120 s without one): dnsperf 2.10 can spin
-	# forever once its run is over (seen once in many runs), and a hung
-	# bench measures nothing.  A killed run has no figures, so it is
-	# left out of the medians.
-	local rc=0 limit=120 prev="" a
-	for a in "$@"; do
-		[ "$prev" = -l ] && limit=$(( ${a%.*} + 30 ))
-		prev=$a
-	done
-	if [ -n "$LOAD_CPU" ]; then
-		timeout -k 5 "$limit" taskset -c "$LOAD_CPU" "$@" || rc=$?
-	else
-		timeout -k 5 "$limit" "$@" || rc=$?
-	fi
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		log "  ($1 did not stop within $limit s and was killed: this run is left out)"
-	elif [ "$rc" != 0 ]; then
-		log "  ($1 exited with status $rc)"
-	fi
-	return "$rc"
-}
 
 declare -A LABEL PORT BIN TPIDS NOTE
 declare -A SAT_QPS SAT_CPU SAT_SYS SAT_UP SAT_LOST SAT_RC SAT_QPS_R SAT_CPU_R SAT_SYS_R SAT_UP_R LAT_RATE LAT_AVG LAT_P99 LAT_LOST LAT_CPU LAT_DROPS
@@ -170,32 +137,6 @@ targets_for() {
 	done
 }
 
-sys_ticks() {
-	# sys_ticks PID...: stime of the processes (all their threads)
-	local p s=0 v
-	for p in "$@"; do
-		v=$(awk '{ print $15 }' "/proc/$p/stat" 2>/dev/null)
-		s=$((s + ${v:-0}))
-	done
-	echo "$s"
-}
-
-cpu_ticks() {
-	# cpu_ticks PID...: utime+stime of the processes (all their threads)
-	local p s=0 v
-	for p in "$@"; do
-		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
-		s=$((s + ${v:-0}))
-	done
-	echo "$s"
-}
-
-# us_per_query TICKS COUNT
-us_per_query() {
-	awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" \
-	    'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "-" }'
-}
-
 start_targets() {
 	# start_targets MODE: every selected target but the direct upstream
 	local mode=$1 t dir
@@ -228,14 +169,6 @@ stop_targets() {
 		wait "${TPIDS[$t]}" 2>/dev/null
 		TPIDS[$t]=""
 	done
-}
-
-# median V...: the middle value (the mean of the middle two for an even
-# count), "-" for none
-median() {
-	printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 }
-	    END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-	    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # sat_run TARGET KIND FILE LOOP ROUND: one saturation round; LOOP=yes
