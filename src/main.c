@@ -840,14 +840,13 @@ main(int argc, char *argv[])
 		worker_add_listeners(&d.workers[w], mine, cfg->nlisten);
 	}
 	loop = d.workers[0].px.loop;
-	if (stats_fd >= 0 && (d.http = stats_http_start(loop, stats_fd,
-	    collect_stats, NULL)) == NULL)
-		fatalx("cannot start the /metrics listener");
-	for (w = 1; w < d.nworkers; w++)
-		if (worker_spawn(&d.workers[w]) < 0)
-			fatalx("cannot start worker thread %u", w);
 
-	/* 5. Signals as loop events, on the main loop. */
+	/*
+	 * 5. Signals as loop events, on the main loop, before any worker
+	 * thread answers a query: a SIGHUP or SIGTERM sent as soon as the
+	 * proxy answers must not meet the default action, which ends the
+	 * process.  They are handled once the loop runs, below.
+	 */
 	ev_init(&d.retry, retry_cb);
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
@@ -857,6 +856,13 @@ main(int argc, char *argv[])
 	ev_signal_start(loop, &sig_term);
 	ev_signal_start(loop, &sig_int);
 	ev_signal_start(loop, &sig_usr1);
+
+	if (stats_fd >= 0 && (d.http = stats_http_start(loop, stats_fd,
+	    collect_stats, NULL)) == NULL)
+		fatalx("cannot start the /metrics listener");
+	for (w = 1; w < d.nworkers; w++)
+		if (worker_spawn(&d.workers[w]) < 0)
+			fatalx("cannot start worker thread %u", w);
 
 	log_info("dns64proxy %s started: %zu listen addresses, %zu "
 	    "upstreams, %zu dns64 sections, %u workers", PACKAGE_VERSION,

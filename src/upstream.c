@@ -100,11 +100,12 @@ struct upstream_pool {
 						 * idle ones included */
 	/* TCP attempts waiting for one of those to close, oldest first */
 	struct upstream_xfer *tcp_wait, **tcp_wait_last;
-	/* TCP connections kept open, newest first */
-	struct upstream_idle idle[UPSTREAM_TCP_IDLE];
+	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
+	/* TCP connections kept open, newest first (last: off the UDP
+	 * path's cache lines) */
 	struct upstream_idle *idle_newest, *idle_oldest;
 	unsigned	 nidle;
-	struct upstream_sock *socks[2];		/* [0] IPv4, [1] IPv6 */
+	struct upstream_idle idle[UPSTREAM_TCP_IDLE];
 };
 
 static void	upstream_attempt(struct upstream_xfer *x);
@@ -234,15 +235,40 @@ idle_close(struct upstream_idle *c)
 	p->ntcp--;
 }
 
-/* The newest idle connection to dest, taken off the list; -1 if none. */
+/*
+ * Has the upstream closed c's connection, or sent on it unasked, since
+ * it was last read?  Either way it cannot carry an exchange: the next
+ * one would take those bytes for its answer.
+ */
+static bool
+tcp_unclean(int fd)
+{
+	uint8_t		 b;
+
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/*
+ * The newest idle connection to dest, taken off the list; -1 if none.
+ * Its read watcher may not have run yet this loop pass (libev runs the
+ * pending callbacks in turn): one found unclean is closed here instead.
+ */
 static int
 idle_take(struct upstream_pool *p, const struct sockaddr *dest)
 {
-	struct upstream_idle *c;
+	struct upstream_idle *c, *older;
 
-	for (c = p->idle_newest; c != NULL; c = c->older)
-		if (addr_equal(&c->peer.sa, dest))
-			return idle_unlink(c);
+	for (c = p->idle_newest; c != NULL; c = older) {
+		older = c->older;
+		if (!addr_equal(&c->peer.sa, dest))
+			continue;
+		if (tcp_unclean(c->fd)) {
+			idle_close(c);
+			continue;
+		}
+		return idle_unlink(c);
+	}
 	return -1;
 }
 
@@ -290,10 +316,8 @@ tcp_park(struct upstream_xfer *x)
 	struct upstream_pool *p = x->pool;
 	struct upstream_idle *c;
 	size_t		 i;
-	uint8_t		 b;
 
-	if (recv(x->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
-	    (errno != EAGAIN && errno != EWOULDBLOCK))
+	if (tcp_unclean(x->fd))
 		return;			/* upstream_close() closes it */
 	if (p->nidle == UPSTREAM_TCP_IDLE)
 		idle_close(p->idle_oldest);
@@ -774,10 +798,12 @@ tcp_start(struct upstream_xfer *x)
 }
 
 /*
- * x's TCP connection failed or closed.  One kept open from an earlier
- * exchange may have been closed by the upstream (its idle timeout) just
- * as x was sent on it: unless some of the answer came, x goes again on a
- * fresh connection in the same slot, its timer running on.
+ * x's TCP connection failed or closed, or its first answer did not
+ * match.  One kept open from an earlier exchange may have been closed by
+ * the upstream (its idle timeout) just as x was sent on it, or have
+ * carried a stray answer: unless some of an answer came (the caller
+ * forgets a mismatched one), x goes again, once, on a fresh connection
+ * in the same slot, its timer running on.
  */
 static void
 tcp_failed(struct upstream_xfer *x)
@@ -795,6 +821,8 @@ tcp_failed(struct upstream_xfer *x)
 	p->ntcp--;
 	x->wpos = 0;
 	upstream_tcp_connect(x);
+	if (x->fd < 0)		/* not had at once: the slot is free */
+		tcp_promote(p);
 }
 
 /*
@@ -1117,7 +1145,10 @@ upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	STATS_INC(x->pool->stats->dropped_upstream);
-	upstream_fail_attempt(x);
+	free(x->rbuf);
+	x->rbuf = NULL;
+	x->rhave = x->rneed = 0;
+	tcp_failed(x);
 	return;
 fail:
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -107,6 +107,8 @@ class Rule:
     tcp_drop_reused  over TCP, on a connection that carried a query
                 before: close it without an answer (as a server whose idle
                 timeout fires just as the query comes)
+    tcp_dup_after  over TCP: send the answer again, unasked, this many
+                seconds later on the same connection
     func        callable(query_msg, transport) -> dns.message.Message, raw
                 bytes, or None (no answer); replaces everything else
     """
@@ -115,7 +117,7 @@ class Rule:
                  aa=False, ad=False, ra=True, tc_udp=False, silent=False,
                  silent_first=0, delay=0.0, options=(), ede=None,
                  force_edns=False, spoof=(), spoof_only=False, func=None,
-                 tcp_close=False, tcp_drop_reused=False):
+                 tcp_close=False, tcp_drop_reused=False, tcp_dup_after=0):
         self.rcode = (dns.rcode.from_text(rcode) if isinstance(rcode, str)
                       else rcode)
         self.answer = list(answer)
@@ -136,6 +138,7 @@ class Rule:
         self.func = func
         self.tcp_close = tcp_close
         self.tcp_drop_reused = tcp_drop_reused
+        self.tcp_dup_after = tcp_dup_after
         self.seen = 0
 
     def is_silent(self, transport):
@@ -487,12 +490,23 @@ class ScriptedUpstream:
                 wire = resp if isinstance(resp, (bytes, bytearray)) \
                     else resp.to_wire(max_size=65535, want_shuffle=False)
                 conn.sendall(struct.pack("!H", len(wire)) + wire)
+                if rule.tcp_dup_after:
+                    threading.Timer(rule.tcp_dup_after, _send_quietly,
+                                    (conn, struct.pack("!H", len(wire)) +
+                                     wire)).start()
                 if rule.tcp_close:
                     return
         except OSError:
             return
         finally:
             conn.close()
+
+
+def _send_quietly(conn, data):
+    try:
+        conn.sendall(data)
+    except OSError:
+        pass
 
 
 def _recv_exact(conn, n):

@@ -31,8 +31,9 @@ that pile up towards the upstream.
   over one upstream connection, which the proxy closes after 2 s idle;
   an upstream that closes its connections after each answer, or closes
   one just as the next query comes on it, costs no query an answer (the
-  proxy asks again on a fresh connection at once); at most 32 idle
-  connections are kept per worker.
+  proxy asks again on a fresh connection at once); a kept connection on
+  which the upstream sent bytes unasked carries no further query; at
+  most 32 idle connections are kept per worker.
 """
 
 import os
@@ -360,13 +361,16 @@ def main(suite):
     suite.case("upstream_tcp_beyond_limit_wait", beyond_limit)
 
     def wait_expired():
-        # 360 TCP queries the upstream never answers, 1 s each, one
+        # 360 TCP queries the upstream never answers, 2 s each, one
         # attempt: 256 go out and time out; the other 104 wait for them,
         # and by then too little of their time is left to be worth a
         # connection: they fail without reaching the upstream, and count
-        # as expired in the wait, not as upstream timeouts.
+        # as expired in the wait, not as upstream timeouts.  (2 s, not
+        # 1: the clients' queries reach the proxy over a spread of time,
+        # wider on a busy machine, and one that came a quarter of the
+        # timeout after the first is still worth sending.)
         sport = free_port()
-        q = Proxy(suite, conf(up.port, timeout=1000, attempts=1) +
+        q = Proxy(suite, conf(up.port, timeout=2000, attempts=1) +
                   "\n[stats]\nlisten = 127.0.0.1:%d\n" % sport,
                   name="tcpexpire").start()
         try:
@@ -511,6 +515,50 @@ def main(suite):
         print("  upstream closing connections: 8 of 8 NOERROR, the one "
               "lost on a kept connection asked again in %.3f s" % took)
     suite.case("upstream_tcp_closed_by_upstream", closed_by_upstream)
+
+    def stray_bytes():
+        # The upstream sends its answer again, unasked, 0.3 s later, on
+        # the connection the proxy keeps.  The proxy is stopped meanwhile
+        # (SIGSTOP) and the client's next query sent, so that the stray
+        # bytes and the query wait in the same loop pass: the query must
+        # not go on that connection and take the stray answer for its
+        # own (with one attempt, that was SERVFAIL).
+        up2 = ScriptedUpstream().start()
+        suite.cleanups.append(up2.stop)
+        up2.tcp_idle = 10.0
+        for i in range(3):
+            up2.set("dup%d.example.test" % i, "A", answer_rule(
+                "dup%d.example.test. 60 A %s" % (i, V4), tcp_dup_after=0.3))
+            up2.set("k%d.example.test" % i, "A",
+                    answer_rule("k%d.example.test. 60 A %s" % (i, V4)))
+        sport, text = stats_conf(up2.port, timeout=3000, attempts=1)
+        q = Proxy(suite, text, name="tcpstray").start()
+        out = []
+        try:
+            s = socket.create_connection(("127.0.0.1", q.port), timeout=5)
+            for i in range(3):
+                m, _ = ask_tcp(s, "dup%d.example.test" % i)
+                os.kill(q.proc.pid, signal.SIGSTOP)
+                try:
+                    time.sleep(0.6)
+                    s.sendall(framed("k%d.example.test" % i))
+                    time.sleep(0.2)
+                finally:
+                    os.kill(q.proc.pid, signal.SIGCONT)
+                k, _ = read_answers(s, time.monotonic() + 6, 1)
+                out.append((rcode_of(m), rcode_of(k[0] if k else None)))
+            s.close()
+            got = metrics(sport)
+        finally:
+            q.stop()
+        eq(out, [("NOERROR", "NOERROR")] * 3, "answers to a query and to "
+           "the next one, with the upstream's stray copy of the first "
+           "answer waiting on the kept connection")
+        eq(got.get('dns64proxy_dropped_total{source="upstream"}'), 0.0,
+           "upstream packets dropped (a stray answer read as one)")
+        print("  a stray answer on a kept connection: 3 of 3 next queries "
+              "NOERROR, none dropped")
+    suite.case("upstream_tcp_stray_bytes", stray_bytes)
 
     def idle_cap():
         up2 = ScriptedUpstream().start()
