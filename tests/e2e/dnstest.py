@@ -16,6 +16,7 @@ rely on one before it), E2E_KEEP_TMP (keep the temporary directory).
 """
 
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -95,15 +96,31 @@ def have_ipv6():
         return False
 
 
-def free_port(v6=True):
-    """A port free for UDP and TCP on 127.0.0.1 (and ::1 if v6)."""
+def ephemeral_low():
+    """The lowest port of the kernel's ephemeral range."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port(v6=True, stable=False):
+    """A port free for UDP and TCP on 127.0.0.1 (and ::1 if v6).
+
+    stable: below the ephemeral range, for a port a test frees and binds
+    again later (an upstream restarted): in the meantime the kernel may
+    give an ephemeral port to a socket of the proxy's, which would hold
+    it, but never one outside that range."""
+    low = ephemeral_low()
     for _ in range(50):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
         socks = [s]
         ok = True
         try:
+            s.bind(("127.0.0.1", random.randint(max(10000, low - 8000),
+                                                low - 1) if stable else 0))
+            port = s.getsockname()[1]
             for fam, host, typ in ((socket.AF_INET, "127.0.0.1",
                                     socket.SOCK_STREAM),
                                    (socket.AF_INET6, "::1", socket.SOCK_DGRAM),

@@ -921,7 +921,7 @@ def main(suite):
 
     # ------------------------------------------------------------------
     # the first of two upstreams dead: a closed port (ICMP), then silent
-    closed = free_port(False)
+    closed = free_port(False, stable=True)   # stays closed
     S("two." + Z, "A", answer_rule("two.%s 300 A %s" % (Z, V4)))
     S("two." + Z, "AAAA", nodata(zone=Z))
 
@@ -1112,7 +1112,9 @@ def main(suite):
                          create=True).add(rdata, ttl)
         return m
 
-    up2 = [ScriptedUpstream().start()]
+    # stopped and started again on its port: one the proxy's own sockets
+    # cannot be given meanwhile
+    up2 = [ScriptedUpstream(port=free_port(v6=False, stable=True)).start()]
     port2 = up2[0].port
     script2(up2[0])
     up2[0].set("ok." + Z, "AAAA", nodata(zone=Z))
