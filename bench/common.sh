@@ -193,3 +193,17 @@ median() {
 	    END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
 	    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# bench_prepare NAME: on exit, stop what was started and remove BENCH_TMP;
+# and check for the tools every benchmark needs.
+bench_prepare() {
+	local tool
+	trap 'cleanup_started; rm -rf "$BENCH_TMP"' EXIT
+	trap 'exit 130' INT TERM
+	for tool in dnsperf knotd taskset "$PY"; do
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			echo "$1: $tool is missing (apt-get install dnsperf knot util-linux python3)" >&2
+			exit 1
+		fi
+	done
+}

@@ -70,19 +70,7 @@ BENCH_TMP=$(mktemp -d /tmp/dns64proxy-bench.XXXXXX)
 . "$(dirname "$0")/common.sh"
 . "$BENCH_DIR/targets.sh"
 
-cleanup() {
-	cleanup_started
-	rm -rf "$BENCH_TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for tool in dnsperf knotd taskset "$PY"; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "bench: $tool is missing (apt-get install dnsperf knot util-linux python3)" >&2
-		exit 1
-	fi
-done
+bench_prepare bench
 
 UPSTREAM_PORT=$BENCH_PORT
 SUPPRESS="-O suppress=timeouts,congestion,sendfailed,sockready,unexpected"

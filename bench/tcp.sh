@@ -48,19 +48,7 @@ BENCH_TMP=$(mktemp -d /tmp/dns64proxy-benchtcp.XXXXXX)
 UPSTREAM_PORT=$BENCH_PORT
 . "$BENCH_DIR/targets.sh"
 
-cleanup() {
-	cleanup_started
-	rm -rf "$BENCH_TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for tool in dnsperf knotd taskset "$PY"; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "bench-tcp: $tool is missing (apt-get install dnsperf knot util-linux python3)" >&2
-		exit 1
-	fi
-done
+bench_prepare bench-tcp
 
 declare -A LABEL PORT TPIDS QPS_R CPU_R SYS_R LOST
 TARGETS="direct dns64proxy"
