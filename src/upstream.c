@@ -621,7 +621,6 @@ upstream_close(struct upstream_xfer *x)
 	x->rhave = 0;
 	x->rneed = 0;
 	x->wpos = 0;
-	x->reused = false;
 }
 
 int
@@ -735,6 +734,17 @@ upstream_take_id(struct upstream_xfer *x, struct upstream_sock *s)
 	return -1;
 }
 
+/* Write x's query, length first, on x->fd once it is writable. */
+static void
+tcp_send_on(struct upstream_xfer *x, int fd)
+{
+	x->fd = fd;
+	x->wpos = 0;
+	wire_set_u16(x->lenbuf, (uint16_t)x->len);
+	ev_io_init(&x->io, upstream_tcp_cb, fd, EV_WRITE);
+	ev_io_start(x->pool->loop, &x->io);
+}
+
 /* Open a TCP connection for x's attempt (a slot is free). */
 static void
 upstream_tcp_connect(struct upstream_xfer *x)
@@ -759,9 +769,7 @@ upstream_tcp_connect(struct upstream_xfer *x)
 		upstream_fail_soon(x);
 		return;
 	}
-	wire_set_u16(x->lenbuf, (uint16_t)x->len);
-	ev_io_init(&x->io, upstream_tcp_cb, x->fd, EV_WRITE);
-	ev_io_start(p->loop, &x->io);
+	tcp_send_on(x, x->fd);
 }
 
 /*
@@ -780,11 +788,8 @@ tcp_start(struct upstream_xfer *x)
 	if ((fd = idle_take(p, sa)) >= 0) {
 		STATS_INC(p->stats->upstream_queries);
 		STATS_INC(p->stats->tcp_reused);
-		x->fd = fd;
 		x->reused = true;
-		wire_set_u16(x->lenbuf, (uint16_t)x->len);
-		ev_io_init(&x->io, upstream_tcp_cb, fd, EV_WRITE);
-		ev_io_start(p->loop, &x->io);
+		tcp_send_on(x, fd);
 		return true;
 	}
 	if (p->ntcp >= UPSTREAM_TCP_MAX) {
@@ -819,7 +824,6 @@ tcp_failed(struct upstream_xfer *x)
 	close(x->fd);
 	x->fd = -1;
 	p->ntcp--;
-	x->wpos = 0;
 	upstream_tcp_connect(x);
 	if (x->fd < 0)		/* not had at once: the slot is free */
 		tcp_promote(p);
